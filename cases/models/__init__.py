@@ -1,0 +1,45 @@
+from .access import ApiKey
+from .audit import AuditChainHead, AuditLog
+from .callbacks import Callback, CallbackAttempt
+from .core import (
+    AgentProfile,
+    BusinessHours,
+    Case,
+    CaseEvent,
+    Channel,
+    Department,
+    Holiday,
+    Intent,
+    Macro,
+    Message,
+    Notification,
+    Priority,
+    Role,
+)
+from .money import CreditLimit, GoodwillCredit, Refund
+from .system import Heartbeat
+
+__all__ = [
+    "AgentProfile",
+    "ApiKey",
+    "AuditChainHead",
+    "AuditLog",
+    "BusinessHours",
+    "Callback",
+    "CallbackAttempt",
+    "Case",
+    "CaseEvent",
+    "Channel",
+    "CreditLimit",
+    "Department",
+    "GoodwillCredit",
+    "Heartbeat",
+    "Holiday",
+    "Intent",
+    "Macro",
+    "Message",
+    "Notification",
+    "Priority",
+    "Refund",
+    "Role",
+]

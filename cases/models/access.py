@@ -1,0 +1,34 @@
+"""Machine clients (assistant, telephony, social listener, carrier feed, payments) authenticate with API keys."""
+
+from django.db import models
+from django.utils import timezone
+
+
+class ApiKey(models.Model):
+    class Scope(models.TextChoices):
+        INTAKE = "intake", "Channel intake"
+        CARRIER = "carrier", "Carrier scans"
+        CASES_READ = "cases:read", "Read cases"
+        CASES_WRITE = "cases:write", "Work cases"
+        REFUNDS = "refunds", "Refunds"
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, unique=True, help_text="Public part shown in lists and logs.")
+    key_hash = models.CharField(max_length=64, help_text="SHA-256 of the secret; the secret itself is never stored.")
+    scopes = models.JSONField(default=list)
+    webhook_secret = models.CharField(max_length=64, blank=True, help_text="Shared secret for signed webhooks.")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        now = timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

@@ -1,0 +1,134 @@
+"""Case lifecycle: create, the one status transition, timeline events, messages."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from cases.errors import ApplicationError, InvalidTransition
+from cases.models import Case, CaseEvent, Department, Message, Priority
+from cases.redaction import redact
+from customers.models import Customer
+
+
+def case_event_record(
+    *, case: Case, type: str, actor=None, old: str = "", new: str = "", data: dict | None = None, public: bool = False
+) -> CaseEvent:
+    return CaseEvent.objects.create(
+        case=case,
+        type=type,
+        actor=actor,
+        old_value=str(old)[:64],
+        new_value=str(new)[:64],
+        data=data or {},
+        is_public=public,
+    )
+
+
+def _clean_text(text: str, *, field: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ApplicationError("Write a message first.", fields={field: ["This field may not be blank."]})
+    limit = settings.RH["MAX_MESSAGE_LENGTH"]
+    if len(text) > limit:
+        raise ApplicationError(
+            f"Messages are limited to {limit} characters.", fields={field: [f"At most {limit} characters."]}
+        )
+    return redact(text)
+
+
+@transaction.atomic
+def case_create(
+    *,
+    customer: Customer,
+    channel: str,
+    department: Department,
+    subject: str,
+    intent: str = "other",
+    priority: int = Priority.NORMAL,
+    order=None,
+    order_item=None,
+    value_at_stake: Decimal | None = None,
+    escalation_reasons: list | None = None,
+    triage: dict | None = None,
+    first_message: str = "",
+    first_message_kind: str = Message.Kind.CUSTOMER,
+    actor=None,
+    now: datetime | None = None,
+) -> Case:
+    """Open a case in its department's queue, with its first message and a CREATED event."""
+    now = now or timezone.now()
+    case = Case.objects.create(
+        customer=customer,
+        channel=channel,
+        department=department,
+        subject=redact(subject.strip())[:200] or "Customer request",
+        intent=intent,
+        priority=priority,
+        order=order,
+        order_item=order_item,
+        value_at_stake=value_at_stake or Decimal("0.00"),
+        escalation_reasons=escalation_reasons or [],
+        triage=triage or {},
+        created_at=now,
+        queued_at=now,
+    )
+    case.reference = Case.make_reference(case.pk, now.year)
+    Case.objects.filter(pk=case.pk).update(reference=case.reference)
+    case_event_record(
+        case=case,
+        type=CaseEvent.Type.CREATED,
+        actor=actor,
+        new=case.status,
+        public=True,
+        data={"channel": channel, "department": department.slug, "priority": priority},
+    )
+    if first_message:
+        Message.objects.create(
+            case=case, kind=first_message_kind, body=_clean_text(first_message, field="message"), created_at=now
+        )
+    from cases.services.sla import sla_recompute
+
+    sla_recompute(case=case, now=now)
+    return case
+
+
+def case_transition(
+    *,
+    case: Case,
+    new_status: str,
+    actor=None,
+    data: dict | None = None,
+    public: bool = True,
+    now: datetime | None = None,
+) -> Case:
+    """The one place status changes. Caller holds the row lock (``select_for_update``) inside a transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("case_transition must run inside a transaction with the case row locked")
+    old = case.status
+    if not case.can_transition_to(new_status):
+        raise InvalidTransition(
+            f"A case that is '{case.get_status_display()}' cannot become '{Case.Status(new_status).label}'.",
+            fields={"status": [f"Not allowed from {old}."]},
+        )
+    now = now or timezone.now()
+    case.status = new_status
+    if new_status == Case.Status.NEW:
+        case.assignee = None
+        case.queued_at = now
+    if new_status == Case.Status.RESOLVED:
+        case.resolved_at = now
+    if new_status == Case.Status.WAITING_CUSTOMER:
+        case.sla_paused_at = now
+    elif old == Case.Status.WAITING_CUSTOMER:
+        case.sla_paused_at = None
+    case.save()
+    case_event_record(
+        case=case, type=CaseEvent.Type.STATUS_CHANGED, actor=actor, old=old, new=new_status, data=data, public=public
+    )
+    from cases.services.sla import sla_recompute
+
+    sla_recompute(case=case, now=now, paused_from=old if old == Case.Status.WAITING_CUSTOMER else None)
+    return case

@@ -1,0 +1,33 @@
+"""Shared fixtures: agent, supervisor, customer, api_client (CONVENTIONS: Tests)."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from cases.models import Role
+from cases.tests.factories import AgentFactory, DepartmentFactory
+from customers.tests.factories import CustomerFactory
+
+
+@pytest.fixture
+def department(db):
+    return DepartmentFactory(slug="general", name="General support")
+
+
+@pytest.fixture
+def agent(db, department):
+    return AgentFactory(user__username="alice", departments=[department]).user
+
+
+@pytest.fixture
+def supervisor(db, department):
+    return AgentFactory(user__username="sam", role=Role.SUPERVISOR, departments=[department]).user
+
+
+@pytest.fixture
+def customer(db):
+    return CustomerFactory(user__username="carol")
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
