@@ -5,6 +5,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from cases.models import Heartbeat
+from cases.payments import TransientPaymentError
+from cases.services import refunds
+from cases.services.refunds import MAX_ISSUE_ATTEMPTS
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -14,3 +17,17 @@ def heartbeat(name: str = "worker") -> None:
     Heartbeat.objects.filter(pk=beat.pk).update(
         last_seen_at=timezone.now(), beats=F("beats") + 1, worker=socket.gethostname()
     )
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(TransientPaymentError,),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=MAX_ISSUE_ATTEMPTS,
+)
+def refund_process(self, refund_id: int) -> None:
+    refunds.refund_process(refund_id=refund_id)

@@ -17,6 +17,7 @@ from .core import (
     Role,
 )
 from .money import CreditLimit, GoodwillCredit, Refund
+from .payments import SandboxPayout
 from .system import Heartbeat
 
 __all__ = [
@@ -42,4 +43,5 @@ __all__ = [
     "Priority",
     "Refund",
     "Role",
+    "SandboxPayout",
 ]

@@ -196,3 +196,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Payments adapter: the local sandbox by default. RH_PAYMENTS_FAIL=transient|permanent, RH_PAYMENTS_SLOW=seconds.
+RH_PAYMENTS = {
+    "ADAPTER": env.str("RH_PAYMENTS_ADAPTER", default="cases.payments.SandboxPayments"),
+    "FAIL": env.str("RH_PAYMENTS_FAIL", default=""),
+    "SLOW_SECONDS": env.float("RH_PAYMENTS_SLOW", default=0.0),
+}

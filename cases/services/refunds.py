@@ -1,0 +1,230 @@
+"""The refund ledger: requested → checking → approved / denied → issued / failed.
+
+- ``refund_request`` records the intent under a unique idempotency key (a retry, double click or redelivered
+  task returns the same row) and enqueues ``cases.tasks.refund_process`` after commit.
+- ``refund_process`` runs the check, then issues: claim (lock, count the attempt, commit) → call the payments
+  adapter with no lock held → record (lock, confirm still APPROVED, write). The adapter deduplicates on the
+  idempotency key, so a worker killed between call and record re-issues nothing.
+- One order item / one subscription charge has at most one live refund (a partial unique index).
+Every step writes the case timeline (when there is a case) and the audit log in the same transaction.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from cases.errors import ApplicationError, Conflict, InvalidTransition
+from cases.models import Case, CaseEvent, Notification, Refund
+from cases.payments import PaymentError, TransientPaymentError, payments_adapter
+from cases.services.audit import audit_record
+from cases.services.cases import case_event_record
+from cases.services.notifications import notification_send
+from customers.models import Customer, OrderItem, SubscriptionCharge
+
+MAX_ISSUE_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    approve: bool
+    reason: str
+
+
+def _target_value(refund: Refund) -> Decimal:
+    if refund.order_item_id:
+        return refund.order_item.line_total
+    return refund.subscription_charge.amount
+
+
+def _set_status(refund: Refund, new_status: str, *, actor=None, data: dict | None = None, **fields) -> None:
+    """The one place a refund changes state. Caller holds the row lock inside a transaction."""
+    old = refund.status
+    if new_status not in Refund.TRANSITIONS[old]:
+        raise InvalidTransition(f"A refund that is {old} cannot become {new_status}.")
+    refund.status = new_status
+    for key, value in fields.items():
+        setattr(refund, key, value)
+    refund.save()
+    payload = {"refund_id": refund.pk, "amount": str(refund.amount), "currency": refund.currency, **(data or {})}
+    audit_record(action=f"refund.{new_status}", obj=refund, actor=actor, data={"from": old, **payload})
+    if refund.case_id:
+        case_event_record(
+            case=refund.case,
+            type=CaseEvent.Type.REFUND,
+            actor=actor,
+            old=old,
+            new=new_status,
+            data=payload,
+            public=new_status in (Refund.Status.DENIED, Refund.Status.ISSUED),
+        )
+
+
+def refund_request(
+    *,
+    idempotency_key: str,
+    customer: Customer,
+    amount: Decimal,
+    reason: str,
+    source: str,
+    order_item: OrderItem | None = None,
+    subscription_charge: SubscriptionCharge | None = None,
+    case: Case | None = None,
+    actor=None,
+) -> Refund:
+    """Record a refund request once per idempotency key and enqueue its processing."""
+    from cases.tasks import refund_process
+
+    if not idempotency_key or len(idempotency_key) > 120:
+        raise ApplicationError(
+            "An idempotency key of 1–120 characters is required.",
+            fields={"idempotency_key": ["Required, at most 120 characters."]},
+        )
+    if (order_item is None) == (subscription_charge is None):
+        raise ApplicationError("A refund is for exactly one order item or one subscription charge.")
+    if amount is None or amount <= 0:
+        raise ApplicationError("The amount must be positive.", fields={"amount": ["Must be greater than 0."]})
+    existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return _same_request_or_conflict(existing, amount, order_item, subscription_charge)
+    try:
+        with transaction.atomic():
+            refund = Refund.objects.create(
+                idempotency_key=idempotency_key,
+                customer=customer,
+                amount=amount,
+                reason=reason[:300],
+                source=source,
+                order_item=order_item,
+                subscription_charge=subscription_charge,
+                case=case,
+                requested_by=actor if getattr(actor, "pk", None) else None,
+                currency=(order_item or subscription_charge).currency,
+            )
+            audit_record(
+                action="refund.requested",
+                obj=refund,
+                actor=actor,
+                data={"amount": str(amount), "source": source, "key": idempotency_key},
+            )
+            if case is not None:
+                case_event_record(
+                    case=case,
+                    type=CaseEvent.Type.REFUND,
+                    actor=actor,
+                    new=Refund.Status.REQUESTED,
+                    data={"refund_id": refund.pk, "amount": str(amount)},
+                    public=True,
+                )
+            refund_process.delay_on_commit(refund.pk)
+            return refund
+    except IntegrityError:
+        existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return _same_request_or_conflict(existing, amount, order_item, subscription_charge)
+        raise Conflict("This item or charge already has a refund in progress or issued.", code="already_refunded")
+
+
+def _same_request_or_conflict(existing: Refund, amount, order_item, subscription_charge) -> Refund:
+    same = (
+        existing.amount == amount
+        and existing.order_item_id == getattr(order_item, "pk", None)
+        and existing.subscription_charge_id == getattr(subscription_charge, "pk", None)
+    )
+    if not same:
+        raise Conflict("This idempotency key was already used for a different refund.", code="idempotency_mismatch")
+    return existing
+
+
+def refund_check(refund: Refund) -> CheckResult:
+    """Policy check: the amount is within what was paid for the target."""
+    value = _target_value(refund)
+    if refund.amount > value:
+        return CheckResult(False, f"The refund ({refund.amount}) is more than was paid ({value}).")
+    return CheckResult(True, "Within the amount paid.")
+
+
+def refund_process(*, refund_id: int) -> Refund:
+    """Check then issue. Safe to run any number of times, concurrently or after a crash."""
+    with transaction.atomic():
+        refund = (
+            Refund.objects.select_for_update(of=("self",))
+            .select_related("order_item", "subscription_charge")
+            .get(pk=refund_id)
+        )
+        if refund.status == Refund.Status.REQUESTED:
+            _set_status(refund, Refund.Status.CHECKING)
+            result = refund_check(refund)
+            if result.approve:
+                _set_status(refund, Refund.Status.APPROVED, data={"check": result.reason})
+            else:
+                _set_status(refund, Refund.Status.DENIED, decision_reason=result.reason, data={"check": result.reason})
+                _notify(refund)
+        if refund.status != Refund.Status.APPROVED:
+            return refund
+        # Claim: count the attempt and commit before calling out.
+        refund.attempts += 1
+        refund.save(update_fields=["attempts", "updated_at"])
+        attempt = refund.attempts
+    return _issue(refund_id=refund_id, attempt=attempt)
+
+
+def _issue(*, refund_id: int, attempt: int) -> Refund:
+    refund = Refund.objects.get(pk=refund_id)
+    try:
+        payout = payments_adapter().refund(
+            idempotency_key=f"refund:{refund.idempotency_key}", amount=refund.amount, currency=refund.currency
+        )
+    except TransientPaymentError as exc:
+        with transaction.atomic():
+            refund = Refund.objects.select_for_update().get(pk=refund_id)
+            if refund.status != Refund.Status.APPROVED:
+                return refund
+            if attempt >= MAX_ISSUE_ATTEMPTS:
+                _set_status(refund, Refund.Status.FAILED, last_error=f"gave up after {attempt} attempts: {exc}"[:300])
+                _notify(refund)
+                return refund
+            refund.last_error = str(exc)[:300]
+            refund.save(update_fields=["last_error", "updated_at"])
+        raise
+    except PaymentError as exc:
+        with transaction.atomic():
+            refund = Refund.objects.select_for_update().get(pk=refund_id)
+            if refund.status == Refund.Status.APPROVED:
+                _set_status(refund, Refund.Status.FAILED, last_error=str(exc)[:300])
+                _notify(refund)
+            return refund
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().get(pk=refund_id)
+        if refund.status != Refund.Status.APPROVED:
+            return refund
+        _set_status(
+            refund,
+            Refund.Status.ISSUED,
+            provider_ref=payout.reference,
+            issued_at=timezone.now(),
+            data={"provider_ref": payout.reference},
+        )
+        _notify(refund)
+    return refund
+
+
+def _notify(refund: Refund) -> None:
+    amount = f"${refund.amount}" if refund.currency == "USD" else f"{refund.amount} {refund.currency}"
+    titles = {
+        Refund.Status.ISSUED: (
+            f"Your refund of {amount} has been issued",
+            f"We refunded {amount} to your original payment method. Reason: {refund.reason}.",
+        ),
+        Refund.Status.DENIED: (
+            f"We could not refund {amount}",
+            f"{refund.decision_reason} You can reply to your case or ask for an associate.",
+        ),
+        Refund.Status.FAILED: (
+            f"Your refund of {amount} is delayed",
+            "The payment could not be completed. An associate will follow up.",
+        ),
+    }
+    title, body = titles[refund.status]
+    notification_send(customer=refund.customer, case=refund.case, kind=Notification.Kind.REFUND, title=title, body=body)
