@@ -3,7 +3,7 @@
 from django.db.models import Count, Min, Q, QuerySet
 from django.http import Http404
 
-from cases.models import AgentProfile, Case, Role
+from cases.models import AgentProfile, Case, Message, Role
 
 
 def agent_profile_of(user) -> AgentProfile | None:
@@ -58,3 +58,13 @@ def queue_overview(*, user) -> list[dict]:
         .order_by("department__name", "channel")
     )
     return list(rows)
+
+
+def case_public_messages(*, case: Case, after_id: int = 0, limit: int = 200) -> list[Message]:
+    """What the customer sees of a conversation: public messages (never internal notes), oldest first, one query."""
+    qs = (
+        Message.objects.filter(case=case, kind__in=Message.PUBLIC_KINDS, id__gt=after_id)
+        .select_related("author")
+        .order_by("-id")[:limit]
+    )
+    return list(reversed(qs))

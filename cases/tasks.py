@@ -31,3 +31,11 @@ def heartbeat(name: str = "worker") -> None:
 )
 def refund_process(self, refund_id: int) -> None:
     refunds.refund_process(refund_id=refund_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def callbacks_dispatch() -> None:
+    """Beat, every few seconds: offer due Call Me Now requests to available associates (skip_locked sweep)."""
+    from cases.services.callbacks import callback_offer_due
+
+    callback_offer_due()

@@ -153,6 +153,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "heartbeat": {"task": "cases.tasks.heartbeat", "schedule": timedelta(seconds=30)},
+    # Call Me Now: offer due callbacks to available associates within seconds (skip_locked sweep).
+    "callbacks-dispatch": {"task": "cases.tasks.callbacks_dispatch", "schedule": timedelta(seconds=5)},
 }
 
 # --- REST framework --------------------------------------------------------------------------------------
@@ -202,4 +204,10 @@ RH_PAYMENTS = {
     "ADAPTER": env.str("RH_PAYMENTS_ADAPTER", default="cases.payments.SandboxPayments"),
     "FAIL": env.str("RH_PAYMENTS_FAIL", default=""),
     "SLOW_SECONDS": env.float("RH_PAYMENTS_SLOW", default=0.0),
+}
+
+# Telephony adapter (Call Me Now): LocalTelephony records dials locally. RH_TELEPHONY_FAIL=1 simulates an outage.
+RH_TELEPHONY = {
+    "ADAPTER": env.str("RH_TELEPHONY_ADAPTER", default="cases.telephony.LocalTelephony"),
+    "FAIL": env.str("RH_TELEPHONY_FAIL", default=""),
 }

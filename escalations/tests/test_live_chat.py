@@ -1,0 +1,66 @@
+"""The customer's live chat page: messages both ways, the assistant goes quiet once a human joins."""
+
+import pytest
+from django.urls import reverse
+
+from cases.models import Case, Message
+from cases.services.cases import case_create
+from cases.services.messages import message_post
+from customers.tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def chat_case(customer, department):
+    return case_create(customer=customer, channel="chat", department=department, subject="Parcel missing")
+
+
+def test_customer_sends_a_message_and_the_assistant_holds_until_a_human_joins(client, customer, chat_case, agent):
+    # given the customer on their live chat page, nobody has joined yet
+    client.force_login(customer.user)
+    url = reverse("escalations:live_chat", kwargs={"reference": chat_case.reference})
+    assert client.get(url).status_code == 200
+    # when they write
+    response = client.post(url, {"body": "Hello, anyone there?"}, headers={"HX-Request": "true"})
+    # then it is stored as theirs, the poller is told to refresh, and the assistant acknowledges once
+    assert response.status_code == 200 and response["HX-Trigger"] == "chat-refresh"
+    kinds = list(chat_case.messages.values_list("kind", flat=True))
+    assert kinds == [Message.Kind.CUSTOMER, Message.Kind.ASSISTANT]
+    # when an associate has joined (holds the case) and the customer writes again
+    Case.objects.filter(pk=chat_case.pk).update(status=Case.Status.ASSIGNED, assignee=agent)
+    client.post(url, {"body": "Still there?"}, headers={"HX-Request": "true"})
+    # then the assistant stays silent
+    assert chat_case.messages.filter(kind=Message.Kind.ASSISTANT).count() == 1
+    assert chat_case.messages.last().body == "Still there?"
+
+
+def test_poll_returns_only_new_public_messages(client, customer, chat_case, agent):
+    client.force_login(customer.user)
+    Case.objects.filter(pk=chat_case.pk).update(status=Case.Status.ASSIGNED, assignee=agent)
+    first = message_post(case_id=chat_case.pk, kind="agent", body="Hi, I am Alice.", author=agent)
+    message_post(case_id=chat_case.pk, kind="note", body="internal: check GPS", author=agent)
+    second = message_post(case_id=chat_case.pk, kind="agent", body="Checking the photo now.", author=agent)
+    url = reverse("escalations:live_chat_poll", kwargs={"reference": chat_case.reference})
+    html = client.get(url, {"after": first.pk}, headers={"HX-Request": "true"}).content.decode()
+    assert "Checking the photo now." in html and "Hi, I am Alice." not in html
+    assert "internal: check GPS" not in html
+    assert f"after={second.pk}" in html
+    assert "An associate has joined" in html
+
+
+def test_blank_message_is_refused_with_a_message_and_nothing_stored(client, customer, chat_case):
+    client.force_login(customer.user)
+    url = reverse("escalations:live_chat", kwargs={"reference": chat_case.reference})
+    response = client.post(url, {"body": "   "}, headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "Write a message first." in response.content.decode()
+    assert chat_case.messages.count() == 0
+
+
+def test_another_customer_cannot_open_or_post_to_the_chat(client, chat_case):
+    other = CustomerFactory(user__username="mallory")
+    client.force_login(other.user)
+    url = reverse("escalations:live_chat", kwargs={"reference": chat_case.reference})
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"body": "hi"}).status_code == 404
+    assert chat_case.messages.count() == 0
