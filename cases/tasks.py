@@ -39,3 +39,11 @@ def callbacks_dispatch() -> None:
     from cases.services.callbacks import callback_offer_due
 
     callback_offer_due()
+
+
+@shared_task(acks_late=True, ignore_result=True, autoretry_for=(OSError,), retry_backoff=5, max_retries=5)
+def notification_email(notification_id: int) -> None:
+    """E-mail copy of a Message Center entry; sent at most once (``emailed_at``)."""
+    from cases.services.customer import notification_email_copy
+
+    notification_email_copy(notification_id=notification_id)

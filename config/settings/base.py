@@ -69,6 +69,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # {% partialdef %} everywhere without {% load partials %} (htmx fragments are partials of pages).
+            "builtins": ["template_partials.templatetags.partials"],
         },
     },
 ]
@@ -184,6 +186,10 @@ RH = {
     "HIGH_VALUE_THRESHOLD": env.str("RH_HIGH_VALUE_THRESHOLD", default="500.00"),
     "CURRENCY": "USD",
     "MAX_MESSAGE_LENGTH": 5000,
+    # Customers may reopen a resolved case for this many days; after that they start a new one.
+    "REOPEN_WINDOW_DAYS": env.int("RH_REOPEN_WINDOW_DAYS", default=14),
+    # Send an e-mail copy of every Message Center entry (through EMAIL_BACKEND).
+    "EMAIL_COPIES": env.bool("RH_EMAIL_COPIES", default=False),
 }
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # 1 MiB request bodies at most

@@ -17,3 +17,6 @@ STORAGES = {
 }
 CELERY_BROKER_URL = env.str("TEST_CELERY_BROKER_URL", default="memory://")
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
+# WhiteNoise warns when STATIC_ROOT does not exist; tests serve nothing from it.
+STATIC_ROOT = VAR_DIR / "test-static"  # noqa: F405
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,49 @@
+"""Forms of the customer's pages: labelled, validated here, never holding business rules."""
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+
+from customers.validators import normalize_phone
+
+
+class CustomerSignInForm(AuthenticationForm):
+    """Customers only: a staff account is refused here with the same message as a wrong password."""
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if not hasattr(user, "customer") or hasattr(user, "agent"):
+            raise ValidationError(
+                self.error_messages["invalid_login"],
+                code="invalid_login",
+                params={"username": self.username_field.verbose_name},
+            )
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(
+        label="Your reply",
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
+        max_length=settings.RH["MAX_MESSAGE_LENGTH"],
+        help_text="Never include your password or your full card number.",
+    )
+
+
+class ReopenForm(forms.Form):
+    reason = forms.CharField(
+        label="What is still wrong?", max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class CallbackForm(forms.Form):
+    phone = forms.CharField(
+        label="Phone number",
+        max_length=32,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
+        help_text="Include the country code for numbers outside the US, e.g. +44 20 7946 0958.",
+    )
+    topic = forms.CharField(label="What do you need help with?", max_length=300, required=False)
+
+    def clean_phone(self):
+        return normalize_phone(self.cleaned_data["phone"])
