@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from django.urls import path
+
+from cases import apis
+
+urlpatterns: list = [
+    path("carrier/scans/", apis.CarrierScanIntakeApi.as_view(), name="carrier-scan-create"),
+]

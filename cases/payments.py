@@ -1,6 +1,6 @@
 """Payments-service adapter. The default is a local sandbox that records payouts and can be told to fail or be
 slow (``RH_PAYMENTS`` settings), so every path runs on this machine. A real adapter implements the same two
-calls and must honour the idempotency key (the provider deduplicates on it, as Stripe does)."""
+calls (``refund`` and ``find``) and must honour the idempotency key (the provider deduplicates on it, as Stripe does)."""
 
 import secrets
 import time
@@ -53,6 +53,15 @@ class SandboxPayments:
         except IntegrityError:
             SandboxPayout.objects.filter(idempotency_key=idempotency_key).update(calls=F("calls") + 1)
             payout = SandboxPayout.objects.get(idempotency_key=idempotency_key)
+        return Payout(reference=payout.reference, amount=payout.amount, currency=payout.currency)
+
+    def find(self, *, idempotency_key: str) -> Payout | None:
+        """The payout made for this key, if any (used after a worker was lost mid-call too many times)."""
+        from cases.models import SandboxPayout
+
+        payout = SandboxPayout.objects.filter(idempotency_key=idempotency_key).first()
+        if payout is None:
+            return None
         return Payout(reference=payout.reference, amount=payout.amount, currency=payout.currency)
 
 

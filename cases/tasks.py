@@ -7,7 +7,7 @@ from django.utils import timezone
 from cases.models import Heartbeat
 from cases.payments import TransientPaymentError
 from cases.services import refunds
-from cases.services.refunds import MAX_ISSUE_ATTEMPTS
+from cases.services.refunds import MAX_ISSUE_ATTEMPTS, disputes, subscriptions, supervision
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -30,6 +30,8 @@ def heartbeat(name: str = "worker") -> None:
     max_retries=MAX_ISSUE_ATTEMPTS,
 )
 def refund_process(self, refund_id: int) -> None:
+    """Check and issue one refund. Retried with backoff only on transient adapter errors; the service bounds the
+    attempts and records FAILED with the reason on the last one."""
     refunds.refund_process(refund_id=refund_id)
 
 
@@ -47,3 +49,27 @@ def notification_email(notification_id: int) -> None:
     from cases.services.customer import notification_email_copy
 
     notification_email_copy(notification_id=notification_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def delivery_dispute_decide(dispute_id: int) -> None:
+    """Judge a delivered-but-missing claim on its evidence (no-op when already decided)."""
+    disputes.delivery_dispute_decide(dispute_id=dispute_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def subscription_charges_reconcile() -> int:
+    """Beat: refund every subscription charge made after its cancellation."""
+    return subscriptions.subscription_charges_reconcile()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def refunds_requeue_stuck() -> int:
+    """Beat: re-enqueue refunds whose task was lost (stalled past REFUND_STUCK_MINUTES)."""
+    return supervision.refunds_requeue_stuck()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def noop(n: int = 0) -> int:
+    """Does nothing: the baseline of the refund benchmark (bench/refunds.py) on the same broker and settings."""
+    return n

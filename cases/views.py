@@ -1,12 +1,16 @@
 """Back-office pages. Thin: parse, call one selector/service, render."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from cases import selectors
-from cases.models import Heartbeat
+from cases.errors import ApplicationError
+from cases.models import Heartbeat, Role
+from cases.services.refunds.supervision import refund_retry, refunds_needing_attention
 
 
 def staff_required(view):
@@ -37,3 +41,37 @@ def queue_overview(request):
     }
     template = "cases/queue_overview.html#overview" if request.htmx else "cases/queue_overview.html"
     return render(request, template, context)
+
+
+def supervisor_required(view):
+    @staff_required
+    def wrapper(request, *args, **kwargs):
+        if selectors.agent_profile_of(request.user).role != Role.SUPERVISOR:
+            raise PermissionDenied("This page is for supervisors.")
+        return view(request, *args, **kwargs)
+
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return wrapper
+
+
+@supervisor_required
+def refunds_attention(request):
+    """Refunds in the dead state (FAILED, with the reason) and refunds stalled in a non-final state."""
+    now = timezone.now()
+    refunds = list(refunds_needing_attention(now=now)[:200])
+    context = {"refunds": refunds, "now": now}
+    template = "cases/refunds_attention.html#refund-list" if request.htmx else "cases/refunds_attention.html"
+    return render(request, template, context)
+
+
+@require_POST
+@supervisor_required
+def refund_retry_view(request, refund_id: int):
+    try:
+        retry = refund_retry(refund_id=refund_id, actor=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Retry started as refund #{retry.pk}.")
+    return redirect("cases:refunds")

@@ -16,7 +16,7 @@ from .core import (
     Priority,
     Role,
 )
-from .money import CreditLimit, GoodwillCredit, Refund
+from .money import CreditLimit, DeliveryDispute, GoodwillCredit, Refund
 from .payments import SandboxPayout
 from .system import Heartbeat
 
@@ -32,6 +32,7 @@ __all__ = [
     "CaseEvent",
     "Channel",
     "CreditLimit",
+    "DeliveryDispute",
     "Department",
     "GoodwillCredit",
     "Heartbeat",

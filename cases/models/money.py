@@ -61,6 +61,14 @@ class Refund(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     issued_at = models.DateTimeField(null=True, blank=True)
+    retried_by = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="retry_of",
+        help_text="The new refund a supervisor created to retry this FAILED one.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -172,3 +180,44 @@ class CreditLimit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_role_display()}: {self.per_credit} / {self.per_day} per day"
+
+
+class DeliveryDispute(models.Model):
+    """A customer's "marked Delivered but I never got it" claim about one order item, and the evidence verdict.
+
+    Opened by ``delivery_dispute_open`` (one per item: a second claim returns the first), judged once by the
+    ``delivery_dispute_decide`` task: auto-refund, deny with a reason the customer can read, or route to a human.
+    """
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", "Waiting for the evidence check"
+        REFUND = "refund", "Refunded automatically"
+        DENY = "deny", "Denied"
+        HUMAN = "human", "Routed to an associate"
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="delivery_disputes")
+    order_item = models.OneToOneField(OrderItem, on_delete=models.PROTECT, related_name="delivery_dispute")
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="delivery_disputes")
+    refund = models.OneToOneField(
+        Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="delivery_dispute"
+    )
+    decision = models.CharField(max_length=10, choices=Decision.choices, default=Decision.PENDING)
+    reasons = models.JSONField(default=list, blank=True, help_text="Rule codes that decided it, in order.")
+    evidence = models.JSONField(default=dict, blank=True, help_text="The evidence as judged (structured).")
+    customer_message = models.CharField(max_length=500, blank=True, help_text="What the customer is told.")
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decision="pending", decided_at__isnull=True)
+                | (~Q(decision="pending") & Q(decided_at__isnull=False)),
+                name="delivery_dispute_decided_has_time",
+            ),
+        ]
+        indexes = [models.Index(fields=["customer", "created_at"], name="dispute_customer_time")]
+
+    def __str__(self) -> str:
+        return f"Delivery dispute for {self.order_item} ({self.get_decision_display()})"

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 
 class SandboxPayout(models.Model):
-    idempotency_key = models.CharField(max_length=120, unique=True)
+    idempotency_key = models.CharField(max_length=200, unique=True, help_text="refund:<the refund's own key>")
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
     reference = models.CharField(max_length=64, unique=True)

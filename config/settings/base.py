@@ -141,13 +141,17 @@ if _broker.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    # Longer than any task (the longest, a refund adapter call with retries, is bounded well under this).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Longer than any task (the longest, a refund adapter call, is bounded by CELERY_TASK_TIME_LIMIT; retries are
+    # new messages with their own countdown). An unacked message of a killed worker is redelivered after it.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Hard ceiling on any one task, so the visibility timeout above is always longer than a task.
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
@@ -157,6 +161,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     "heartbeat": {"task": "cases.tasks.heartbeat", "schedule": timedelta(seconds=30)},
     # Call Me Now: offer due callbacks to available associates within seconds (skip_locked sweep).
     "callbacks-dispatch": {"task": "cases.tasks.callbacks_dispatch", "schedule": timedelta(seconds=5)},
+    "refunds-reconcile-subscriptions": {
+        "task": "cases.tasks.subscription_charges_reconcile",
+        "schedule": timedelta(minutes=5),
+    },
+    "refunds-requeue-stuck": {"task": "cases.tasks.refunds_requeue_stuck", "schedule": timedelta(minutes=5)},
 }
 
 # --- REST framework --------------------------------------------------------------------------------------
@@ -190,6 +199,14 @@ RH = {
     "REOPEN_WINDOW_DAYS": env.int("RH_REOPEN_WINDOW_DAYS", default=14),
     # Send an e-mail copy of every Message Center entry (through EMAIL_BACKEND).
     "EMAIL_COPIES": env.bool("RH_EMAIL_COPIES", default=False),
+    # Delivered-but-missing evidence check (cases/services/refunds/evidence.py)
+    "DELIVERY_GPS_MAX_METERS": env.float("RH_DELIVERY_GPS_MAX_METERS", default=150.0),
+    "DELIVERY_CLAIM_WINDOW_DAYS": env.int("RH_DELIVERY_CLAIM_WINDOW_DAYS", default=365),
+    "DELIVERY_CLAIM_MAX": env.int("RH_DELIVERY_CLAIM_MAX", default=2),
+    "DELIVERY_DISPUTE_DEPARTMENT": env.str("RH_DELIVERY_DISPUTE_DEPARTMENT", default="general"),
+    # Refund supervision and reconciliation
+    "REFUND_STUCK_MINUTES": env.int("RH_REFUND_STUCK_MINUTES", default=15),
+    "REFUND_RECONCILE_BATCH": env.int("RH_REFUND_RECONCILE_BATCH", default=500),
 }
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # 1 MiB request bodies at most

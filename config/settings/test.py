@@ -16,7 +16,13 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 CELERY_BROKER_URL = env.str("TEST_CELERY_BROKER_URL", default="memory://")
-CELERY_BROKER_TRANSPORT_OPTIONS = {}
 # WhiteNoise warns when STATIC_ROOT does not exist; tests serve nothing from it.
 STATIC_ROOT = VAR_DIR / "test-static"  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# A real broker only in the chaos test's worker subprocess; its visibility timeout (longer than any of its tasks)
+# decides how soon a SIGKILLed worker's unacked messages come back.
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+    if CELERY_BROKER_URL.startswith("redis")
+    else {}
+)

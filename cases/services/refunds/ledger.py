@@ -5,6 +5,9 @@
 - ``refund_process`` runs the check, then issues: claim (lock, count the attempt, commit) → call the payments
   adapter with no lock held → record (lock, confirm still APPROVED, write). The adapter deduplicates on the
   idempotency key, so a worker killed between call and record re-issues nothing.
+- Bounded: a transient adapter error on attempt ``MAX_ISSUE_ATTEMPTS`` ends in FAILED with the reason; a refund
+  whose worker was lost ``MAX_CLAIMS`` times asks the provider whether the payout exists (``find``) and records
+  ISSUED or FAILED accordingly, never calling again. FAILED is the dead state a supervisor sees (/agent/refunds/).
 - One order item / one subscription charge has at most one live refund (a partial unique index).
 Every step writes the case timeline (when there is a case) and the audit log in the same transaction.
 """
@@ -23,7 +26,8 @@ from cases.services.cases import case_event_record
 from cases.services.notifications import notification_send
 from customers.models import Customer, OrderItem, SubscriptionCharge
 
-MAX_ISSUE_ATTEMPTS = 5
+MAX_ISSUE_ATTEMPTS = 5  # adapter calls that may end in a transient error before the refund is FAILED
+MAX_CLAIMS = 2 * MAX_ISSUE_ATTEMPTS  # claims (incl. ones whose worker died mid-call) before we stop calling
 
 
 @dataclass(frozen=True)
@@ -38,8 +42,10 @@ def _target_value(refund: Refund) -> Decimal:
     return refund.subscription_charge.amount
 
 
-def _set_status(refund: Refund, new_status: str, *, actor=None, data: dict | None = None, **fields) -> None:
-    """The one place a refund changes state. Caller holds the row lock inside a transaction."""
+def refund_transition(refund: Refund, new_status: str, *, actor=None, data: dict | None = None, **fields) -> None:
+    """The one place a refund changes state (``Refund.TRANSITIONS``). Caller holds the row lock in a transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("refund_transition must run inside a transaction with the refund row locked")
     old = refund.status
     if new_status not in Refund.TRANSITIONS[old]:
         raise InvalidTransition(f"A refund that is {old} cannot become {new_status}.")
@@ -154,27 +160,73 @@ def refund_process(*, refund_id: int) -> Refund:
             .get(pk=refund_id)
         )
         if refund.status == Refund.Status.REQUESTED:
-            _set_status(refund, Refund.Status.CHECKING)
+            refund_transition(refund, Refund.Status.CHECKING)
             result = refund_check(refund)
             if result.approve:
-                _set_status(refund, Refund.Status.APPROVED, data={"check": result.reason})
+                refund_transition(refund, Refund.Status.APPROVED, data={"check": result.reason})
             else:
-                _set_status(refund, Refund.Status.DENIED, decision_reason=result.reason, data={"check": result.reason})
+                refund_transition(
+                    refund, Refund.Status.DENIED, decision_reason=result.reason, data={"check": result.reason}
+                )
                 _notify(refund)
         if refund.status != Refund.Status.APPROVED:
             return refund
-        # Claim: count the attempt and commit before calling out.
-        refund.attempts += 1
-        refund.save(update_fields=["attempts", "updated_at"])
+        if refund.attempts >= MAX_CLAIMS:
+            exhausted = True
+        else:
+            # Claim: count the attempt and commit before calling out.
+            exhausted = False
+            refund.attempts += 1
+            refund.save(update_fields=["attempts", "updated_at"])
         attempt = refund.attempts
+    if exhausted:
+        return _settle_exhausted(refund_id=refund_id)
     return _issue(refund_id=refund_id, attempt=attempt)
+
+
+def _settle_exhausted(*, refund_id: int) -> Refund:
+    """The worker was lost mid-call too many times: ask the provider (no lock held) whether the payout exists
+    and record the truth, without calling ``refund`` again."""
+    refund = Refund.objects.get(pk=refund_id)
+    adapter = payments_adapter()
+    payout = adapter.find(idempotency_key=_payout_key(refund))
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().get(pk=refund_id)
+        if refund.status != Refund.Status.APPROVED:
+            return refund
+        if payout is not None:
+            _record_issued(refund, payout)
+        else:
+            refund_transition(
+                refund,
+                Refund.Status.FAILED,
+                last_error=f"worker lost {refund.attempts} times during the payment call; no payout found",
+            )
+            _notify(refund)
+    return refund
+
+
+def _payout_key(refund: Refund) -> str:
+    return f"refund:{refund.idempotency_key}"
+
+
+def _record_issued(refund: Refund, payout) -> None:
+    refund_transition(
+        refund,
+        Refund.Status.ISSUED,
+        provider_ref=payout.reference,
+        issued_at=timezone.now(),
+        last_error="",
+        data={"provider_ref": payout.reference},
+    )
+    _notify(refund)
 
 
 def _issue(*, refund_id: int, attempt: int) -> Refund:
     refund = Refund.objects.get(pk=refund_id)
     try:
         payout = payments_adapter().refund(
-            idempotency_key=f"refund:{refund.idempotency_key}", amount=refund.amount, currency=refund.currency
+            idempotency_key=_payout_key(refund), amount=refund.amount, currency=refund.currency
         )
     except TransientPaymentError as exc:
         with transaction.atomic():
@@ -182,7 +234,9 @@ def _issue(*, refund_id: int, attempt: int) -> Refund:
             if refund.status != Refund.Status.APPROVED:
                 return refund
             if attempt >= MAX_ISSUE_ATTEMPTS:
-                _set_status(refund, Refund.Status.FAILED, last_error=f"gave up after {attempt} attempts: {exc}"[:300])
+                refund_transition(
+                    refund, Refund.Status.FAILED, last_error=f"gave up after {attempt} attempts: {exc}"[:300]
+                )
                 _notify(refund)
                 return refund
             refund.last_error = str(exc)[:300]
@@ -192,21 +246,14 @@ def _issue(*, refund_id: int, attempt: int) -> Refund:
         with transaction.atomic():
             refund = Refund.objects.select_for_update().get(pk=refund_id)
             if refund.status == Refund.Status.APPROVED:
-                _set_status(refund, Refund.Status.FAILED, last_error=str(exc)[:300])
+                refund_transition(refund, Refund.Status.FAILED, last_error=str(exc)[:300])
                 _notify(refund)
             return refund
     with transaction.atomic():
         refund = Refund.objects.select_for_update().get(pk=refund_id)
         if refund.status != Refund.Status.APPROVED:
             return refund
-        _set_status(
-            refund,
-            Refund.Status.ISSUED,
-            provider_ref=payout.reference,
-            issued_at=timezone.now(),
-            data={"provider_ref": payout.reference},
-        )
-        _notify(refund)
+        _record_issued(refund, payout)
     return refund
 
 

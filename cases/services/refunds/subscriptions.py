@@ -1,0 +1,74 @@
+"""Subscription reconciliation: a charge made after the subscription's cancellation is refunded at once, no human.
+
+A beat sweep (``cases.tasks.subscription_charges_reconcile``) walks such charges in batches, each batch in its own
+transaction with ``FOR UPDATE SKIP LOCKED`` so two sweeps split the work instead of queueing behind each other.
+The refund's idempotency key is ``subscription-charge:<charge id>``, the same key the front door uses for an
+instant self-service refund of the same charge, so the two paths dedupe. The Message Center confirmation is the
+ledger's "refund issued" notification. Running the sweep twice refunds nothing twice.
+"""
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import CharField, Exists, F, OuterRef, Q, Value
+from django.db.models.functions import Cast, Concat
+
+from cases.models import Refund
+from cases.models.money import LIVE_REFUND_STATES
+from customers.models import Subscription, SubscriptionCharge
+
+from .ledger import refund_request
+
+KEY_PREFIX = "subscription-charge:"
+
+
+def subscription_charge_refund_key(charge_id: int) -> str:
+    return f"{KEY_PREFIX}{charge_id}"
+
+
+def charges_after_cancellation():
+    """Charges made after their subscription was cancelled with no live refund and no earlier attempt under the
+    reconciliation key (a FAILED one is for a supervisor, not for the next sweep)."""
+    handled = Refund.objects.filter(subscription_charge=OuterRef("pk")).filter(
+        Q(status__in=LIVE_REFUND_STATES)
+        | Q(idempotency_key=Concat(Value(KEY_PREFIX), Cast(OuterRef("pk"), CharField())))
+    )
+    return (
+        SubscriptionCharge.objects.filter(
+            subscription__status=Subscription.Status.CANCELLED,
+            subscription__cancelled_at__isnull=False,
+            charged_at__gt=F("subscription__cancelled_at"),
+        )
+        .filter(~Exists(handled))
+        .order_by("charged_at", "id")
+    )
+
+
+def subscription_charges_reconcile(*, batch_size: int | None = None, max_batches: int = 1000) -> int:
+    """Request a refund for every charge after cancellation. Returns how many refunds were requested."""
+    batch_size = batch_size or settings.RH.get("REFUND_RECONCILE_BATCH", 500)
+    total = 0
+    for _ in range(max_batches):
+        with transaction.atomic():
+            charges = list(
+                charges_after_cancellation()
+                .select_related("subscription__customer")
+                .select_for_update(skip_locked=True, of=("self",))[:batch_size]
+            )
+            for charge in charges:
+                subscription = charge.subscription
+                refund_request(
+                    idempotency_key=subscription_charge_refund_key(charge.pk),
+                    customer=subscription.customer,
+                    amount=charge.amount,
+                    reason=f"charged on {charge.charged_at:%Y-%m-%d} after your {subscription.plan} membership "
+                    f"was cancelled on {subscription.cancelled_at:%Y-%m-%d}",
+                    source=Refund.Source.SUBSCRIPTION_SWEEP,
+                    subscription_charge=charge,
+                )
+        total += len(charges)
+        if len(charges) < batch_size:
+            break
+    return total
+
+
+__all__ = ["charges_after_cancellation", "subscription_charge_refund_key", "subscription_charges_reconcile"]
