@@ -1,0 +1,157 @@
+"""The refund ledger's state machine and its reliability bounds."""
+
+import itertools
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+from django.db import transaction
+
+from cases.errors import InvalidTransition
+from cases.models import CaseEvent, Notification, Refund, SandboxPayout
+from cases.payments import TransientPaymentError
+from cases.services.refunds import MAX_CLAIMS, MAX_ISSUE_ATTEMPTS, refund_process, refund_request, refund_transition
+from cases.tests.factories import CaseFactory
+from customers.tests.factories import OrderItemFactory
+
+S = Refund.Status
+ALLOWED = {
+    (S.REQUESTED, S.CHECKING),
+    (S.CHECKING, S.APPROVED),
+    (S.CHECKING, S.DENIED),
+    (S.APPROVED, S.ISSUED),
+    (S.APPROVED, S.FAILED),
+}
+ALL_PAIRS = list(itertools.product(S.values, S.values))
+
+
+def test_the_transition_map_is_exactly_the_documented_ledger():
+    declared = {(a, b) for a, targets in Refund.TRANSITIONS.items() for b in targets}
+    assert declared == ALLOWED
+
+
+def _refund(status, case=None, key="sm"):
+    item = OrderItemFactory()
+    return Refund.objects.create(
+        idempotency_key=key, customer=item.order.customer, order_item=item, amount=Decimal("5"),
+        source="agent", reason="r", status=status, case=case,
+    )  # fmt: skip
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("old", "new"), ALL_PAIRS, ids=[f"{a}->{b}" for a, b in ALL_PAIRS])
+def test_every_transition_is_allowed_or_refused_as_declared(old, new):
+    case = CaseFactory()
+    refund = _refund(old, case=case)
+    with transaction.atomic():
+        if (old, new) in ALLOWED:
+            refund_transition(refund, new)
+            refund.refresh_from_db()
+            assert refund.status == new
+            event = CaseEvent.objects.get(case=case, type="refund")
+            assert (event.old_value, event.new_value) == (old, new)
+        else:
+            with pytest.raises(InvalidTransition):
+                refund_transition(refund, new)
+            refund.refresh_from_db()
+            assert refund.status == old
+            assert not CaseEvent.objects.filter(case=case).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_transition_outside_a_transaction_is_a_programming_error():
+    refund = _refund(S.REQUESTED)
+    with pytest.raises(RuntimeError):
+        refund_transition(refund, S.CHECKING)
+
+
+def _request(key="k"):
+    item = OrderItemFactory()
+    return refund_request(
+        idempotency_key=key, customer=item.order.customer, amount=Decimal("10.00"), reason="r",
+        source="agent", order_item=item, case=CaseFactory(customer=item.order.customer),
+    )  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_full_path_writes_every_step_on_the_case_timeline():
+    refund = _request()
+    refund_process(refund_id=refund.pk)
+    steps = list(refund.case.events.filter(type="refund").order_by("id").values_list("new_value", flat=True))
+    assert steps == ["requested", "checking", "approved", "issued"]
+
+
+@pytest.mark.django_db
+def test_longest_allowed_key_fits_the_payout_record():
+    refund = _request(key="x" * 120)
+    refund_process(refund_id=refund.pk)
+    refund.refresh_from_db()
+    assert refund.status == S.ISSUED
+    assert SandboxPayout.objects.get().idempotency_key == "refund:" + "x" * 120
+
+
+@pytest.mark.django_db
+def test_transient_errors_are_retried_then_fail_with_the_reason_on_the_last_attempt(settings):
+    settings.RH_PAYMENTS = {"FAIL": "transient"}
+    refund = _request()
+    for _ in range(MAX_ISSUE_ATTEMPTS - 1):
+        with pytest.raises(TransientPaymentError):
+            refund_process(refund_id=refund.pk)
+        refund.refresh_from_db()
+        assert refund.status == S.APPROVED and "timeout" in refund.last_error
+    refund_process(refund_id=refund.pk)  # last attempt: no raise, the dead state
+    refund.refresh_from_db()
+    assert refund.status == S.FAILED and refund.attempts == MAX_ISSUE_ATTEMPTS
+    assert f"gave up after {MAX_ISSUE_ATTEMPTS} attempts" in refund.last_error
+    assert Notification.objects.filter(title__contains="delayed").count() == 1
+    assert not SandboxPayout.objects.exists()
+
+
+@pytest.mark.django_db
+def test_transient_error_then_success_issues_once(settings):
+    settings.RH_PAYMENTS = {"FAIL": "transient"}
+    refund = _request()
+    with pytest.raises(TransientPaymentError):
+        refund_process(refund_id=refund.pk)
+    settings.RH_PAYMENTS = {}
+    refund_process(refund_id=refund.pk)
+    refund.refresh_from_db()
+    assert refund.status == S.ISSUED and refund.attempts == 2 and refund.last_error == ""
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("payout_exists", [True, False])
+def test_worker_lost_too_often_asks_the_provider_instead_of_calling_again(payout_exists):
+    refund = _request()
+    Refund.objects.filter(pk=refund.pk).update(status=S.APPROVED, attempts=MAX_CLAIMS)
+    if payout_exists:
+        SandboxPayout.objects.create(
+            idempotency_key=f"refund:{refund.idempotency_key}", amount=refund.amount, currency="USD", reference="po_x"
+        )
+    with mock.patch("cases.payments.SandboxPayments.refund") as call:
+        refund_process(refund_id=refund.pk)
+    call.assert_not_called()
+    refund.refresh_from_db()
+    if payout_exists:
+        assert refund.status == S.ISSUED and refund.provider_ref == "po_x"
+    else:
+        assert refund.status == S.FAILED and "worker lost" in refund.last_error
+    assert SandboxPayout.objects.count() == int(payout_exists)
+
+
+def test_task_retries_only_transient_errors_with_backoff_and_a_bound():
+    from cases.tasks import refund_process as task
+
+    assert task.acks_late is True
+    assert task.autoretry_for == (TransientPaymentError,)
+    assert task.retry_backoff and task.max_retries == MAX_ISSUE_ATTEMPTS
+
+
+def test_reliability_settings(settings):
+    from config.settings import base
+
+    assert base.CELERY_TASK_ACKS_LATE and base.CELERY_TASK_REJECT_ON_WORKER_LOST
+    assert base.CELERY_WORKER_PREFETCH_MULTIPLIER == 1
+    assert base.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600) > base.CELERY_TASK_TIME_LIMIT
+    assert "refunds-reconcile-subscriptions" in base.CELERY_BEAT_SCHEDULE
+    assert "refunds-requeue-stuck" in base.CELERY_BEAT_SCHEDULE
