@@ -29,7 +29,7 @@ def _broker_ok() -> tuple[bool, str]:
             return ok, "filesystem"
         from config.celery import app
 
-        with app.connection_for_write() as conn:
+        with app.connection_for_write(url) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
         return True, url.split("://", 1)[0]
     except Exception as exc:

@@ -132,12 +132,14 @@ _broker = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_URL = _broker
 if _broker.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "broker"
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (_queue_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir / "queue"),
         "data_folder_out": str(_queue_dir / "queue"),
         "processed_folder": str(_queue_dir / "processed"),
+        # Exchange tables (broadcast/pidbox); kombu's default is ./control in the working directory.
+        "control_folder": str(_queue_dir / "control"),
         "store_processed": False,
     }
 else:
