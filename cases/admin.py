@@ -267,6 +267,17 @@ class GoodwillCreditAdmin(ReadOnlyModelAdmin):
     date_hierarchy = "created_at"
 
 
+@admin.register(models.DeliveryDispute)
+class DeliveryDisputeAdmin(ReadOnlyModelAdmin):
+    """Judged once by the evidence check; the verdict and its evidence are the record, not editable."""
+
+    list_display = ["created_at", "customer", "order_item", "case", "decision", "refund", "decided_at"]
+    list_select_related = ["customer", "order_item", "case", "refund"]
+    list_filter = ["decision"]
+    search_fields = ["customer__name", "customer__email", "case__reference", "order_item__order__number"]
+    date_hierarchy = "created_at"
+
+
 @admin.register(models.CreditLimit)
 class CreditLimitAdmin(admin.ModelAdmin):
     """Saved through ``credit_limit_set``: supervisors only, old and new values in the audit log."""
