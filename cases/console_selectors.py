@@ -347,3 +347,25 @@ def credits_per_agent_over_time(*, user, since: datetime, until: datetime, top: 
     ranked = sorted(per_agent, key=lambda name: -sum(per_agent[name].values()))[:top]
     series = {name: [per_agent[name].get(day, Decimal("0")) for day in days] for name in ranked}
     return {"days": days, "series": series}
+
+
+def credits_for_case(*, case: Case) -> QuerySet[GoodwillCredit]:
+    """The credits (and reversals) of one case the caller already passed through ``case_get_for_agent``."""
+    return (
+        GoodwillCredit.objects.filter(case=case)
+        .select_related("issued_by", "decided_by", "reverses")
+        .annotate(is_reversed=Count("reversal"))
+        .order_by("-created_at", "-id")
+    )
+
+
+def agents_with_roles(*, user) -> QuerySet[AgentProfile]:
+    if not is_supervisor(user):
+        return AgentProfile.objects.none()
+    return AgentProfile.objects.select_related("user").order_by("user__username")
+
+
+def credit_limits(*, user) -> QuerySet[CreditLimit]:
+    if not is_supervisor(user):
+        return CreditLimit.objects.none()
+    return CreditLimit.objects.order_by("per_credit")

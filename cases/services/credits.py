@@ -115,10 +115,10 @@ def _money(amount) -> Decimal:
     return value
 
 
-def _note(note: str, *, required: bool = True) -> str:
+def _note(note: str, *, required: bool = True, why: str = "Explain the credit in a note.") -> str:
     text = (note or "").strip()
     if required and not text:
-        raise ApplicationError("Explain the credit in a note.", fields={"note": ["This field may not be blank."]})
+        raise ApplicationError(why, fields={"note": ["This field may not be blank."]})
     if len(text) > NOTE_MAX:
         raise ApplicationError(f"Notes are limited to {NOTE_MAX} characters.", fields={"note": ["Too long."]})
     from cases.redaction import redact
@@ -251,7 +251,7 @@ def _decide(*, credit_id: int, actor, note: str, approve: bool, ip_address: str 
             object_id=credit_id,
             ip_address=ip_address,
         )
-    text = _note(note, required=not approve)[:300]
+    text = _note(note, required=not approve, why="Write why the credit is rejected.")[:300]
     # The issuer never changes, so this check needs no lock; it runs outside the transaction so the refusal's
     # audit entry is committed. The database refuses decided_by = issued_by as well.
     issuer_id = GoodwillCredit.objects.filter(pk=credit_id).values_list("issued_by_id", flat=True).first()
