@@ -47,3 +47,31 @@ class CallbackForm(forms.Form):
 
     def clean_phone(self):
         return normalize_phone(self.cleaned_data["phone"])
+
+
+class ChatMessageForm(forms.Form):
+    """One message to the assistant in the help flow."""
+
+    text = forms.CharField(max_length=settings.RH["MAX_MESSAGE_LENGTH"], strip=True, label="Message")
+
+
+class PhoneForm(forms.Form):
+    """ "Call me now" from the assistant chat; the service normalises to E.164 and reports a bad number."""
+
+    phone = forms.CharField(max_length=32, label="Your phone number", help_text="e.g. +1 415 555 0123")
+
+
+class PhishingReportForm(forms.Form):
+    KIND_CHOICES = [
+        ("phishing", "A suspicious e-mail, text or call"),
+        ("account", "Suspicious activity on my account"),
+    ]
+    kind = forms.ChoiceField(choices=KIND_CHOICES, widget=forms.RadioSelect, initial="phishing", label="What happened?")
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=settings.RH["MAX_MESSAGE_LENGTH"],
+        label="Tell us what you saw",
+        help_text="Do not type your password or card number: we never need them.",
+    )
+    url = forms.CharField(max_length=500, required=False, label="Link or sender (optional)")
+    token = forms.CharField(widget=forms.HiddenInput, max_length=64)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views_live_chat, views_portal
+from . import views, views_live_chat, views_portal
 
 app_name = "escalations"
 urlpatterns = [
@@ -14,4 +14,11 @@ urlpatterns = [
     path("my/callback/", views_portal.callback_new, name="callback_new"),
     path("chat/<str:reference>/", views_live_chat.live_chat, name="live_chat"),
     path("chat/<str:reference>/poll/", views_live_chat.live_chat_poll, name="live_chat_poll"),
+    path("help/", views.help_home, name="help_home"),
+    path("help/something-else/", views.help_something_else, name="help_something_else"),
+    path("help/chat/<int:pk>/", views.help_chat, name="help_chat"),
+    path("help/chat/<int:pk>/callback/", views.help_callback, name="help_callback"),
+    path("help/chat/<int:pk>/transfer/", views.help_transfer, name="help_transfer"),
+    path("help/callback/<str:reference>/", views.help_callback_requested, name="help_callback_requested"),
+    path("help/report-phishing/", views.report_phishing, name="report_phishing"),
 ]
