@@ -19,6 +19,7 @@ from cases.payments import PaymentError
 from cases.services.callbacks import callback_request
 from cases.services.cases import case_create, case_event_record
 from cases.services.refunds import refund_process, refund_request
+from cases.services.refunds.subscriptions import subscription_charge_refund_key
 from customers.models import Customer, SubscriptionCharge
 from escalations.models import Conversation, ConversationMessage, TriageDecision
 from escalations.selectors import customer_context
@@ -107,7 +108,7 @@ def conversation_reply(*, conversation_id: int, customer: Customer, text: str) -
                 pk__in=result.action["charge_ids"], subscription__customer=customer
             ):
                 refund = refund_request(
-                    idempotency_key=f"subscription-charge:{charge.pk}",
+                    idempotency_key=subscription_charge_refund_key(charge.pk),
                     customer=customer,
                     amount=charge.amount,
                     reason=f"{charge.subscription.plan} charged on {charge.charged_at:%Y-%m-%d} after cancellation",
@@ -131,6 +132,10 @@ def conversation_reply(*, conversation_id: int, customer: Customer, text: str) -
             total = sum((r.amount for r in issued), Decimal("0"))
             if issued and len(issued) == len(refunds):
                 text = f"Done: ${total} is refunded to your original payment method. The confirmation is in your Message Center."
+            elif any(r.status in (Refund.Status.FAILED, Refund.Status.DENIED) for r in refunds):
+                text = (
+                    "I couldn't complete the refund automatically; an associate will follow up in your Message Center."
+                )
             else:
                 text = "Your refund is being processed; you'll find the confirmation in your Message Center shortly."
             _assistant_says(conversation, text)
