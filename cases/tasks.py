@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from cases.models import Heartbeat
 from cases.payments import TransientPaymentError
-from cases.services import refunds
+from cases.services import refunds, sla
 from cases.services.refunds import MAX_ISSUE_ATTEMPTS, disputes, subscriptions, supervision
 
 
@@ -73,3 +73,9 @@ def refunds_requeue_stuck() -> int:
 def noop(n: int = 0) -> int:
     """Does nothing: the baseline of the refund benchmark (bench/refunds.py) on the same broker and settings."""
     return n
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sla_sweep() -> None:
+    """Beat, every few seconds: record due SLA warnings/breaches once and act (see cases.services.sla)."""
+    sla.sla_sweep()

@@ -18,6 +18,7 @@ from .core import (
 )
 from .money import CreditLimit, DeliveryDispute, GoodwillCredit, Refund
 from .payments import SandboxPayout
+from .sla import SlaPolicy, SlaRecord, SlaTarget
 from .system import Heartbeat
 
 __all__ = [
@@ -45,4 +46,7 @@ __all__ = [
     "Refund",
     "Role",
     "SandboxPayout",
+    "SlaPolicy",
+    "SlaRecord",
+    "SlaTarget",
 ]

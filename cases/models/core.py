@@ -206,6 +206,12 @@ class Case(models.Model):
         null=True, blank=True, help_text="Next warning or breach point the beat sweep must look at."
     )
     sla_paused_at = models.DateTimeField(null=True, blank=True, help_text="Clock paused (waiting on the customer).")
+    sla_paused_seconds = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="Business time spent paused so far (not counted against the targets)."
+    )
+    sla_policy = models.ForeignKey(
+        "cases.SlaPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+    )
 
     objects = CaseQuerySet.as_manager()
 

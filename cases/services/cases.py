@@ -89,9 +89,10 @@ def case_create(
         Message.objects.create(
             case=case, kind=first_message_kind, body=_clean_text(first_message, field="message"), created_at=now
         )
-    from cases.services.sla import sla_recompute
+    from cases.services.sla import sla_closed_department_notice, sla_recompute
 
     sla_recompute(case=case, now=now)
+    sla_closed_department_notice(case=case, now=now)
     return case
 
 
@@ -122,8 +123,7 @@ def case_transition(
         case.resolved_at = now
     if new_status == Case.Status.WAITING_CUSTOMER:
         case.sla_paused_at = now
-    elif old == Case.Status.WAITING_CUSTOMER:
-        case.sla_paused_at = None
+    # Leaving WAITING_CUSTOMER: ``sla_recompute`` below adds the paused time to the clocks and clears the pause.
     case.save()
     case_event_record(
         case=case, type=CaseEvent.Type.STATUS_CHANGED, actor=actor, old=old, new=new_status, data=data, public=public

@@ -1,31 +1,429 @@
-"""SLA due times. Foundation version: fixed targets per channel on a 24/7 clock (the SLA issue replaces this
-with policies and business-hours calendars; callers keep calling ``sla_recompute``)."""
+"""SLA due times, the pause clock and the beat sweep that records warnings and breaches exactly once.
 
+``sla_recompute`` runs in the same transaction as every write that moves a due time (create, reply, status,
+priority, department): it matches the policy, counts paused time, stores the due times and ``sla_next_check_at``
+(the next warning or breach point not yet recorded; the sweep's partial index ``case_sla_sweep``).
+
+``sla_sweep`` (Celery beat, every few seconds) locks due cases with ``skip_locked``, records every warning and
+breach point that has passed (``SlaRecord``, unique per case/target/level/due: a second record is impossible),
+acts on breaches (raise priority, flag for the supervisor, re-route) and advances ``sla_next_check_at``.
+A sweep after an outage finds every missed point because points stay due until they are recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from cases.models import Case, Channel
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-DEFAULT_FIRST_RESPONSE = {
-    Channel.CHAT: timedelta(minutes=3),
-    Channel.CALLBACK: timedelta(seconds=60),
-    Channel.SOCIAL: timedelta(minutes=60),
-    Channel.PHONE: timedelta(minutes=10),
-    Channel.EMAIL: timedelta(days=2),
-    Channel.WEB: timedelta(hours=4),
-}
+from cases.calendars import Calendar, business_add, business_between, calendar_for, is_open, next_opening
+from cases.models import Case, CaseEvent, Channel, Message, Notification, Priority, SlaPolicy, SlaRecord, SlaTarget
+from cases.services.cases import case_event_record
+from cases.services.notifications import notification_send
+
+log = logging.getLogger(__name__)
+
+SWEEP_BATCH_SIZE = 200
+SWEEP_MAX_BATCHES = 50
+RING_RUNNING_STATUSES = ("pending", "offered", "retry_wait")
+
+
+@dataclass(frozen=True)
+class Point:
+    """A warning or breach point of one target. ``running``: the target is still unmet (the sweep acts)."""
+
+    target: str
+    level: str
+    at: datetime
+    due: datetime
+    running: bool
+
+    @property
+    def key(self) -> tuple[str, str, datetime]:
+        return (self.target, self.level, self.due)
+
+
+@dataclass
+class Plan:
+    policy: SlaPolicy | None
+    calendar: Calendar | None
+    fields: dict = field(default_factory=dict)
+    points: list[Point] = field(default_factory=list)
+
+
+# --- policy and calendar -----------------------------------------------------------------------------------
+
+
+def sla_policy_for(*, case: Case) -> SlaPolicy | None:
+    """The first active policy matching the case's channel, priority and department (by ``order``)."""
+    return (
+        SlaPolicy.objects.matching(channel=case.channel, priority=case.priority, department_id=case.department_id)
+        .select_related(None)
+        .first()
+    )
+
+
+def sla_calendar_for(*, case: Case, policy: SlaPolicy | None) -> Calendar:
+    always = policy is None or policy.clock == SlaPolicy.Clock.ALWAYS
+    return calendar_for(case.department, always_open=always)
+
+
+def _awaiting_reply_since(case: Case) -> datetime | None:
+    """When the customer's oldest message not yet answered by an associate was written (None: nothing waits)."""
+    last_agent = Message.objects.filter(case_id=OuterRef("case_id"), kind=Message.Kind.AGENT).order_by("-id")
+    return (
+        Message.objects.filter(case_id=case.pk, kind=Message.Kind.CUSTOMER)
+        .filter(id__gt=Coalesce(Subquery(last_agent.values("id")[:1]), 0))
+        .order_by("id")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+
+
+def _callback_of(case: Case) -> dict | None:
+    from cases.models import Callback
+
+    return (
+        Callback.objects.filter(case_id=case.pk).values("requested_at", "first_dialed_at", "status").first()
+        if case.channel == Channel.CALLBACK
+        else None
+    )
+
+
+# --- planning ------------------------------------------------------------------------------------------------
+
+
+def _plan(case: Case, now: datetime) -> Plan:
+    """Due times and points of ``case`` at ``now`` (reads messages/callback; writes nothing)."""
+    policy = sla_policy_for(case=case)
+    cal = sla_calendar_for(case=case, policy=policy)
+    plan = Plan(policy=policy, calendar=cal)
+    f = plan.fields
+    f["sla_policy"] = policy
+
+    # The pause clock: WAITING_CUSTOMER stops the first-response and resolution clocks; resuming adds the
+    # paused business time to them.
+    paused_at, paused_seconds = case.sla_paused_at, case.sla_paused_seconds
+    waiting = case.status == Case.Status.WAITING_CUSTOMER
+    if waiting and paused_at is None:
+        paused_at = now
+    elif not waiting and paused_at is not None:
+        paused_seconds += int(business_between(cal, paused_at, now).total_seconds())
+        paused_at = None
+    f["sla_paused_at"], f["sla_paused_seconds"] = paused_at, paused_seconds
+    paused = timedelta(seconds=paused_seconds)
+    is_open_case = case.is_open
+    ticking = is_open_case and not waiting
+    pct = (policy.warning_percent if policy else 80) / 100
+
+    def add_points(target: str, start: datetime, span: timedelta, extra: timedelta, *, due: datetime, met_at):
+        if met_at is not None:
+            if met_at > due:
+                plan.points.append(Point(target, SlaRecord.Level.BREACH, due, due, running=False))
+            return
+        if not ticking and target != SlaTarget.RING:
+            return
+        warn_at = business_add(cal, start, span * pct + extra) if target != SlaTarget.RING else start + span * pct
+        plan.points.append(Point(target, SlaRecord.Level.WARNING, warn_at, due, running=True))
+        plan.points.append(Point(target, SlaRecord.Level.BREACH, due, due, running=True))
+
+    running_dues: list[datetime] = []
+
+    # First response: from creation, in the policy's clock, plus paused time. Frozen once met.
+    first_due = None
+    if policy and policy.first_response:
+        met = case.first_response_at
+        first_due = case.first_response_due_at if (met and case.first_response_due_at) else None
+        if first_due is None:
+            first_due = business_add(cal, case.created_at, policy.first_response + paused)
+        add_points(SlaTarget.FIRST_RESPONSE, case.created_at, policy.first_response, paused, due=first_due, met_at=met)
+        if met is None and ticking:
+            running_dues.append(first_due)
+    f["first_response_due_at"] = first_due
+
+    # Next reply: from the oldest unanswered customer message, once the first response was given.
+    next_due = None
+    if policy and policy.next_reply and case.first_response_at and is_open_case:
+        since = _awaiting_reply_since(case)
+        if since is not None:
+            next_due = business_add(cal, since, policy.next_reply)
+            add_points(SlaTarget.NEXT_REPLY, since, policy.next_reply, timedelta(0), due=next_due, met_at=None)
+            if ticking:
+                running_dues.append(next_due)
+    if next_due is None and case.next_reply_due_at is not None and case.next_reply_due_at < now:
+        # The customer was waiting and has just been answered (or the case closed): answered late.
+        plan.points.append(
+            Point(SlaTarget.NEXT_REPLY, SlaRecord.Level.BREACH, case.next_reply_due_at, case.next_reply_due_at, False)
+        )
+    f["next_reply_due_at"] = next_due
+
+    # Resolution: from creation plus paused time. Frozen once resolved.
+    resolution_due = None
+    if policy and policy.resolution:
+        done = case.status in (Case.Status.RESOLVED, Case.Status.CLOSED)
+        met = case.resolved_at if done else None
+        resolution_due = case.resolution_due_at if (done and case.resolution_due_at) else None
+        if resolution_due is None:
+            resolution_due = business_add(cal, case.created_at, policy.resolution + paused)
+        if case.status != Case.Status.MERGED:
+            add_points(SlaTarget.RESOLUTION, case.created_at, policy.resolution, paused, due=resolution_due, met_at=met)
+        if met is None and ticking:
+            running_dues.append(resolution_due)
+    f["resolution_due_at"] = resolution_due
+
+    # Callback ring time: request → first dial, wall clock.
+    callback = _callback_of(case)
+    if policy and policy.ring_time and case.channel == Channel.CALLBACK:
+        requested = callback["requested_at"] if callback else case.created_at
+        dialed = callback["first_dialed_at"] if callback else None
+        ring_due = requested + policy.ring_time
+        still_ringing = dialed is None and (callback is None or callback["status"] in RING_RUNNING_STATUSES)
+        if dialed is not None or still_ringing:
+            add_points(SlaTarget.RING, requested, policy.ring_time, timedelta(0), due=ring_due, met_at=dialed)
+        if still_ringing and is_open_case:
+            running_dues.append(ring_due)
+
+    f["sla_due_at"] = min(running_dues) if running_dues else None
+    return plan
+
+
+def _recorded_keys(case: Case) -> set[tuple[str, str, datetime]]:
+    return set(SlaRecord.objects.filter(case_id=case.pk).values_list("target", "level", "due_at"))
+
+
+def _record(case: Case, plan: Plan, point: Point, now: datetime) -> SlaRecord | None:
+    """Insert the record for ``point``; None if it already exists (the unique constraint decides, not us)."""
+    record, created = SlaRecord.objects.get_or_create(
+        case=case,
+        target=point.target,
+        level=point.level,
+        due_at=point.due,
+        defaults=dict(
+            point_at=point.at,
+            recorded_at=now,
+            policy=plan.policy,
+            department_id=case.department_id,
+            channel=case.channel,
+            priority=case.priority,
+        ),
+    )
+    return record if created else None
+
+
+def _store(case: Case, plan: Plan, *, now: datetime, recorded: set) -> None:
+    pending = [p.at for p in plan.points if p.key not in recorded and (p.running or p.at > now)]
+    fields = dict(plan.fields, sla_next_check_at=min(pending) if pending else None)
+    for key, value in fields.items():
+        setattr(case, key, value)
+    policy = fields.pop("sla_policy")
+    fields["sla_policy_id"] = policy.pk if policy else None
+    Case.objects.filter(pk=case.pk).update(**fields)
+
+
+# --- the write-path entry point -----------------------------------------------------------------------------
 
 
 def sla_recompute(*, case: Case, now: datetime, paused_from: str | None = None) -> None:
-    """Store the due times of ``case`` (same transaction as the change that moved them)."""
-    if not case.is_open:
-        fields = dict(sla_due_at=None, sla_next_check_at=None)
-    elif case.first_response_at is None:
-        due = case.created_at + DEFAULT_FIRST_RESPONSE.get(case.channel, timedelta(hours=4))
-        fields = dict(first_response_due_at=due, sla_due_at=due, sla_next_check_at=due)
-    else:
-        fields = dict(sla_due_at=case.resolution_due_at, sla_next_check_at=None)
-    if case.status == Case.Status.WAITING_CUSTOMER:
-        fields["sla_next_check_at"] = None
-    for key, value in fields.items():
-        setattr(case, key, value)
-    Case.objects.filter(pk=case.pk).update(**fields)
+    """Store the due times of ``case`` (same transaction as the change that moved them; caller holds the lock).
+
+    Counts the pause when the case leaves WAITING_CUSTOMER (``paused_from`` is informational: the pause start is
+    ``case.sla_paused_at``). Records a breach for a target met late (an answer after its due time) at once; warning
+    and breach points of running targets are left to the sweep through ``sla_next_check_at``."""
+    plan = _plan(case, now)
+    recorded: set = set()
+    if any(p.at <= now for p in plan.points):
+        recorded = _recorded_keys(case)
+        for point in plan.points:
+            if not point.running and point.at <= now and point.key not in recorded:
+                if _record(case, plan, point, now) is not None:
+                    case_event_record(
+                        case=case,
+                        type=CaseEvent.Type.SLA_BREACH,
+                        data={"target": point.target, "due_at": point.due.isoformat(), "met_late": True},
+                    )
+                recorded.add(point.key)
+    _store(case, plan, now=now, recorded=recorded)
+
+
+# --- the sweep ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    cases: int = 0
+    warnings: int = 0
+    breaches: int = 0
+
+    def __iadd__(self, other: SweepResult) -> SweepResult:
+        self.cases += other.cases
+        self.warnings += other.warnings
+        self.breaches += other.breaches
+        return self
+
+
+def _act_on_breach(*, case: Case, plan: Plan, record: SlaRecord, now: datetime) -> bool:
+    """Raise priority, flag for the supervisor, re-route. Returns True if priority or department changed."""
+    policy = plan.policy
+    actions: list[str] = []
+    changed = False
+    if policy is None:
+        return False
+    if policy.breach_raise_priority and case.priority > Priority.URGENT:
+        old = case.priority
+        case.priority = old - 1
+        Case.objects.filter(pk=case.pk).update(priority=case.priority)
+        case_event_record(
+            case=case,
+            type=CaseEvent.Type.PRIORITY_CHANGED,
+            old=Priority(old).label,
+            new=Priority(case.priority).label,
+            data={"why": "sla_breach", "target": record.target},
+        )
+        actions.append(f"priority {Priority(old).label} → {Priority(case.priority).label}")
+        changed = True
+    target_dept = policy.breach_reroute_to_id
+    if target_dept and target_dept != case.department_id and case.status == Case.Status.NEW:
+        old_dept = case.department
+        case.department_id = target_dept
+        case.department = policy.breach_reroute_to
+        Case.objects.filter(pk=case.pk).update(department_id=target_dept)
+        case_event_record(
+            case=case,
+            type=CaseEvent.Type.TRANSFERRED,
+            old=old_dept.slug,
+            new=case.department.slug,
+            data={"why": "sla_breach", "target": record.target},
+        )
+        actions.append(f"re-routed to {case.department.name}")
+        changed = True
+    if policy.breach_notify_supervisor:
+        actions.append("supervisor notified")
+    SlaRecord.objects.filter(pk=record.pk).update(actions=actions, supervisor_notified=policy.breach_notify_supervisor)
+    return changed
+
+
+def _sweep_case(case: Case, now: datetime) -> SweepResult:
+    result = SweepResult(cases=1)
+    for _round in range(5):  # acting may change priority/department → new policy → new points (bounded)
+        plan = _plan(case, now)
+        recorded = _recorded_keys(case)
+        changed = False
+        for point in sorted(plan.points, key=lambda p: (p.at, p.level != SlaRecord.Level.WARNING)):
+            if point.at > now or point.key in recorded:
+                continue
+            record = _record(case, plan, point, now)
+            recorded.add(point.key)
+            if record is None:
+                continue
+            data = {
+                "target": point.target,
+                "due_at": point.due.isoformat(),
+                "late_by_s": int((now - point.at).total_seconds()),
+            }
+            if point.level == SlaRecord.Level.WARNING:
+                result.warnings += 1
+                case_event_record(case=case, type=CaseEvent.Type.SLA_WARNING, data=data)
+            else:
+                result.breaches += 1
+                case_event_record(
+                    case=case, type=CaseEvent.Type.SLA_BREACH, data=dict(data, met_late=not point.running)
+                )
+                if point.running:
+                    changed = _act_on_breach(case=case, plan=plan, record=record, now=now) or changed
+        if not changed:
+            break
+    sla_recompute(case=case, now=now)
+    return result
+
+
+def sla_sweep_batch(*, now: datetime, batch_size: int = SWEEP_BATCH_SIZE) -> SweepResult:
+    """One batch: lock up to ``batch_size`` due cases (skipping rows another sweep or a write holds)."""
+    result = SweepResult()
+    with transaction.atomic():
+        cases = list(
+            Case.objects.filter(sla_next_check_at__lte=now)
+            .order_by("sla_next_check_at")
+            .select_related("department")
+            .prefetch_related("department__hours", "department__holidays")
+            .select_for_update(skip_locked=True, of=("self",), no_key=True)[:batch_size]
+        )
+        for case in cases:
+            result += _sweep_case(case, now)
+    return result
+
+
+def sla_sweep(*, now: datetime | None = None, batch_size: int = SWEEP_BATCH_SIZE) -> SweepResult:
+    """Sweep until no due case is left (or ``SWEEP_MAX_BATCHES`` batches ran: the next beat continues)."""
+    now = now or timezone.now()
+    result = SweepResult()
+    for _ in range(SWEEP_MAX_BATCHES):
+        batch = sla_sweep_batch(now=now, batch_size=batch_size)
+        result += batch
+        if batch.cases < batch_size:
+            break
+    if result.cases:
+        log.info("sla sweep: %s cases, %s warnings, %s breaches", result.cases, result.warnings, result.breaches)
+    return result
+
+
+# --- customer-facing ------------------------------------------------------------------------------------------
+
+
+def sla_promise_text(*, case: Case, now: datetime | None = None) -> str:
+    """ "we will reply by 14:05" in the department's time zone (date added when it is not today). Empty if none."""
+    if case.sla_due_at is None or not case.is_open:
+        return ""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(case.department.time_zone)
+    due = case.sla_due_at.astimezone(tz)
+    today = (now or timezone.now()).astimezone(tz).date()
+    when = due.strftime("%H:%M") if due.date() == today else due.strftime("%a %d %b, %H:%M")
+    return f"we will reply by {when} ({due.tzname()})"
+
+
+def sla_closed_department_notice(*, case: Case, now: datetime) -> Notification | None:
+    """A case for a closed department (business-hours policy): tell the customer when it opens and the promise."""
+    policy = case.sla_policy
+    if policy is None or policy.clock != SlaPolicy.Clock.BUSINESS:
+        return None
+    cal = calendar_for(case.department)
+    if cal.always_open or is_open(cal, now):
+        return None
+    from zoneinfo import ZoneInfo
+
+    opens = next_opening(cal, now).astimezone(ZoneInfo(case.department.time_zone))
+    promise = sla_promise_text(case=case, now=now)
+    body = f"{case.department.name} is closed right now and opens {opens.strftime('%A %d %B at %H:%M')} ({opens.tzname()})."
+    if promise:
+        body += f" Your case {case.reference} is in the queue: {promise}."
+    return notification_send(
+        customer=case.customer,
+        case=case,
+        kind=Notification.Kind.CASE,
+        title=f"{case.department.name} is closed now",
+        body=body,
+    )
+
+
+def sla_due_preview(*, case: Case, now: datetime) -> dict:
+    """Read-only: the due times ``sla_recompute`` would store now (for tests and the admin)."""
+    plan = _plan(case, now)
+    return dict(plan.fields, points=plan.points)
+
+
+__all__ = [
+    "SweepResult",
+    "business_add",
+    "sla_closed_department_notice",
+    "sla_policy_for",
+    "sla_promise_text",
+    "sla_recompute",
+    "sla_sweep",
+    "sla_sweep_batch",
+]

@@ -168,6 +168,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": timedelta(minutes=5),
     },
     "refunds-requeue-stuck": {"task": "cases.tasks.refunds_requeue_stuck", "schedule": timedelta(minutes=5)},
+    # Seconds, not minutes: the callback ring-time target is 60 s. Expires so a backlog never piles up.
+    "sla-sweep": {"task": "cases.tasks.sla_sweep", "schedule": timedelta(seconds=5), "options": {"expires": 5}},
 }
 
 # --- REST framework --------------------------------------------------------------------------------------
