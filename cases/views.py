@@ -1,5 +1,7 @@
 """Back-office pages. Thin: parse, call one selector/service, render."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -75,3 +77,31 @@ def refund_retry_view(request, refund_id: int):
     else:
         messages.success(request, f"Retry started as refund #{retry.pk}.")
     return redirect("cases:refunds")
+
+
+SLA_PERIODS = {"1": 1, "7": 7, "30": 30}
+
+
+@supervisor_required
+def sla_report(request):
+    """SLA attainment per channel, department and priority over a period, next breaches, breach alerts."""
+    from cases.selectors_sla import sla_attainment, sla_next_breaches, sla_supervisor_alerts
+
+    now = timezone.now()
+    period = request.GET.get("days", "7")
+    days = SLA_PERIODS.get(period, 7)
+    since = now - timedelta(days=days)
+    context = {
+        "now": now,
+        "days": days,
+        "periods": SLA_PERIODS,
+        "groups": [
+            ("Channel", sla_attainment(since=since, until=now, group_by="channel")),
+            ("Department", sla_attainment(since=since, until=now, group_by="department")),
+            ("Priority", sla_attainment(since=since, until=now, group_by="priority")),
+        ],
+        "next_breaches": list(sla_next_breaches(now=now)),
+        "alerts": list(sla_supervisor_alerts()),
+    }
+    template = "cases/sla_report.html#sla-live" if request.htmx else "cases/sla_report.html"
+    return render(request, template, context)

@@ -1,0 +1,22 @@
+"""``{% load sla %}{{ case|sla_promise }}`` → "we will reply by 14:05 (EST)" in the case's department time zone."""
+
+from django import template
+
+from cases.services.sla import sla_promise_text
+
+register = template.Library()
+
+
+@register.filter
+def sla_promise(case) -> str:
+    return sla_promise_text(case=case) if case is not None else ""
+
+
+@register.filter
+def in_department_tz(value, case):
+    """A datetime shown in the case's department time zone."""
+    from zoneinfo import ZoneInfo
+
+    if value is None:
+        return None
+    return value.astimezone(ZoneInfo(case.department.time_zone))

@@ -1,0 +1,109 @@
+"""SLA reporting: attainment selector, the supervisor page, the customer promise filter."""
+
+from datetime import timedelta
+
+import pytest
+from django.template import Context, Template
+from django.urls import reverse
+from django.utils import timezone
+
+from cases.models import CaseEvent, Channel, Priority, SlaRecord
+from cases.selectors_sla import sla_attainment
+from cases.services.cases import case_create, case_transition
+from cases.services.sla import sla_sweep
+
+pytestmark = pytest.mark.django_db
+
+
+def _case(customer, department, channel=Channel.CHAT, *, minutes_ago, priority=Priority.NORMAL):
+    return case_create(
+        customer=customer,
+        channel=channel,
+        department=department,
+        subject="Help",
+        priority=priority,
+        now=timezone.now() - timedelta(minutes=minutes_ago),
+    )
+
+
+@pytest.fixture
+def world(department, customer, agent):
+    # Given: a chat breached (30 min old, never answered), a chat resolved in time, a social case in progress
+    breached = _case(customer, department, minutes_ago=30)
+    hit = _case(customer, department, minutes_ago=1)
+    from django.db import transaction
+
+    from cases.models import Case
+
+    with transaction.atomic():
+        case_transition(case=Case.objects.select_for_update().get(pk=hit.pk), new_status=Case.Status.RESOLVED)
+    running = _case(customer, department, Channel.SOCIAL, minutes_ago=1)
+    sla_sweep()
+    return breached, hit, running
+
+
+def test_attainment_per_channel_priority_and_department(world, department):
+    now = timezone.now()
+    by_channel = {r["key"]: r for r in sla_attainment(since=now - timedelta(days=1), until=now, group_by="channel")}
+    assert (by_channel["chat"]["hit"], by_channel["chat"]["missed"], by_channel["chat"]["in_progress"]) == (1, 1, 0)
+    assert by_channel["chat"]["attainment"] == 50.0
+    assert (by_channel["social"]["hit"], by_channel["social"]["missed"], by_channel["social"]["in_progress"]) == (
+        0,
+        0,
+        1,
+    )
+    assert by_channel["social"]["attainment"] is None and by_channel["social"]["label"] == "Social"
+    by_dept = sla_attainment(since=now - timedelta(days=1), until=now, group_by="department")
+    assert [(r["label"], r["total"]) for r in by_dept] == [(department.name, 3)]
+    by_priority = {r["label"]: r for r in sla_attainment(since=now - timedelta(days=1), until=now, group_by="priority")}
+    # the breach raised the breached chat's priority: it now counts under High
+    assert by_priority["High"]["missed"] == 1
+    # a period that excludes them all is empty
+    assert sla_attainment(since=now - timedelta(days=3), until=now - timedelta(days=2), group_by="channel") == []
+    with pytest.raises(ValueError):
+        sla_attainment(since=now, until=now, group_by="agent")
+
+
+def test_first_response_attainment_counts_answered_cases_as_hit(world):
+    now = timezone.now()
+    rows = {
+        r["key"]: r
+        for r in sla_attainment(since=now - timedelta(days=1), until=now, group_by="channel", target="first_response")
+    }
+    assert rows["chat"]["missed"] == 1 and rows["chat"]["hit"] == 0  # the resolved chat was never answered
+
+
+def test_supervisor_page_shows_attainment_next_breaches_and_alerts(
+    client, supervisor, world, django_assert_num_queries
+):
+    breached, _hit, running = world
+    client.force_login(supervisor)
+    # Query count does not grow with the number of cases: session, user, profile (+ the layout's one),
+    # 3 attainment queries, next breaches, alerts.
+    for _ in range(5):
+        _case(breached.customer, breached.department, minutes_ago=45)
+    sla_sweep()
+    with django_assert_num_queries(8):
+        response = client.get(reverse("cases:sla-report"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "By channel" in html and "14.3 %" in html  # 1 hit, 6 missed chats
+    assert running.reference in html and breached.reference in html
+    assert "supervisor notified" in html
+    fragment = client.get(reverse("cases:sla-report"), headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "<h1>" not in fragment.content.decode()
+
+
+def test_associates_and_customers_cannot_see_the_report(client, agent, customer):
+    client.force_login(agent)
+    assert client.get(reverse("cases:sla-report")).status_code == 403
+    client.force_login(customer.user)
+    assert client.get(reverse("cases:sla-report")).status_code in (403, 404)
+
+
+def test_promise_filter_renders_in_department_time_zone(department, customer):
+    case = _case(customer, department, minutes_ago=0)
+    html = Template("{% load sla %}{{ case|sla_promise }}").render(Context({"case": case}))
+    assert html.startswith("we will reply by ")
+    assert case.sla_due_at.astimezone(__import__("zoneinfo").ZoneInfo(department.time_zone)).strftime("%H:%M") in html
+    assert SlaRecord.objects.count() == 0 and not CaseEvent.objects.filter(type="sla_breach").exists()
