@@ -59,13 +59,17 @@ class Plan:
 # --- policy and calendar -----------------------------------------------------------------------------------
 
 
-def sla_policy_for(*, case: Case) -> SlaPolicy | None:
-    """The first active policy matching the case's channel, priority and department (by ``order``)."""
-    return (
-        SlaPolicy.objects.matching(channel=case.channel, priority=case.priority, department_id=case.department_id)
-        .select_related(None)
-        .first()
-    )
+def sla_policy_for(*, case: Case) -> SlaPolicy:
+    """The first active policy matching the case's channel, priority and department (by ``order``); the built-in
+    default (unsaved, ``pk=None``) when no stored policy matches, so a case always has a clock."""
+    policy = SlaPolicy.objects.matching(
+        channel=case.channel, priority=case.priority, department_id=case.department_id
+    ).first()
+    if policy is None:
+        from cases.sla_defaults import builtin_policy_for
+
+        policy = builtin_policy_for(channel=case.channel, priority=case.priority)
+    return policy
 
 
 def sla_calendar_for(*, case: Case, policy: SlaPolicy | None) -> Calendar:
@@ -104,7 +108,7 @@ def _plan(case: Case, now: datetime) -> Plan:
     cal = sla_calendar_for(case=case, policy=policy)
     plan = Plan(policy=policy, calendar=cal)
     f = plan.fields
-    f["sla_policy"] = policy
+    f["sla_policy"] = policy if policy.pk else None  # a built-in default is not stored
 
     # The pause clock: WAITING_CUSTOMER stops the first-response and resolution clocks; resuming adds the
     # paused business time to them.
@@ -206,7 +210,7 @@ def _record(case: Case, plan: Plan, point: Point, now: datetime) -> SlaRecord | 
         defaults=dict(
             point_at=point.at,
             recorded_at=now,
-            policy=plan.policy,
+            policy=plan.policy if plan.policy and plan.policy.pk else None,
             department_id=case.department_id,
             channel=case.channel,
             priority=case.priority,
@@ -221,7 +225,7 @@ def _store(case: Case, plan: Plan, *, now: datetime, recorded: set) -> None:
     for key, value in fields.items():
         setattr(case, key, value)
     policy = fields.pop("sla_policy")
-    fields["sla_policy_id"] = policy.pk if policy else None
+    fields["sla_policy_id"] = policy.pk if policy else None  # None for a built-in (unsaved) policy
     Case.objects.filter(pk=case.pk).update(**fields)
 
 
@@ -389,8 +393,8 @@ def sla_promise_text(*, case: Case, now: datetime | None = None) -> str:
 
 def sla_closed_department_notice(*, case: Case, now: datetime) -> Notification | None:
     """A case for a closed department (business-hours policy): tell the customer when it opens and the promise."""
-    policy = case.sla_policy
-    if policy is None or policy.clock != SlaPolicy.Clock.BUSINESS:
+    policy = sla_policy_for(case=case)
+    if policy.clock != SlaPolicy.Clock.BUSINESS:
         return None
     cal = calendar_for(case.department)
     if cal.always_open or is_open(cal, now):

@@ -349,3 +349,18 @@ def test_sweep_task_is_thin_and_runs(department, customer):
     with time_machine.travel(MON_0900 + timedelta(hours=1), tick=False):
         task()
     assert SlaRecord.objects.filter(case=case, level="breach").exists()
+
+
+def test_without_any_stored_policy_the_built_in_defaults_apply(department, customer):
+    # Given every stored policy was deleted by a supervisor
+    SlaPolicy.objects.all().delete()
+    # When a chat and a callback case are opened
+    chat = open_case(customer, department, channel=Channel.CHAT, now=MON_0900)
+    callback = open_case(customer, department, channel=Channel.CALLBACK, now=MON_0900)
+    # Then the seed's targets still apply (no stored policy is referenced)
+    assert chat.first_response_due_at == MON_0900 + timedelta(minutes=3) and chat.sla_policy is None
+    assert callback.sla_due_at == MON_0900 + timedelta(seconds=60)
+    # and the sweep still records the breach
+    assert sla_sweep(now=MON_0900 + timedelta(minutes=5)).breaches >= 2
+    chat.refresh_from_db()
+    chat.save()  # the case stays saveable
