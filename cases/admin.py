@@ -339,3 +339,46 @@ class ApiKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(models.Heartbeat)
 class HeartbeatAdmin(ReadOnlyModelAdmin):
     list_display = ["name", "last_seen_at", "beats", "worker"]
+
+
+@admin.register(models.SlaPolicy)
+class SlaPolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """SLA policies: the lowest matching ``order`` wins (blank channel / priority / department match any)."""
+
+    audit_action = "sla_policy"
+    list_display = [
+        "order",
+        "name",
+        "is_active",
+        "channel",
+        "priority",
+        "department",
+        "clock",
+        "first_response",
+        "next_reply",
+        "resolution",
+        "ring_time",
+        "warning_percent",
+    ]
+    list_display_links = ["name"]
+    list_editable = ["order", "is_active"]
+    list_filter = ["is_active", "channel", "priority", "clock", "department"]
+    list_select_related = ["department"]
+    search_fields = ["name"]
+    fieldsets = [
+        (None, {"fields": ["name", "order", "is_active"]}),
+        ("Matches", {"fields": ["channel", "priority", "department"]}),
+        (
+            "Targets",
+            {"fields": ["clock", "first_response", "next_reply", "resolution", "ring_time", "warning_percent"]},
+        ),
+        ("On breach", {"fields": ["breach_raise_priority", "breach_notify_supervisor", "breach_reroute_to"]}),
+    ]
+
+
+@admin.register(models.SlaRecord)
+class SlaRecordAdmin(ReadOnlyModelAdmin):
+    list_display = ["point_at", "case", "target", "level", "due_at", "department", "channel", "priority", "actions"]
+    list_select_related = ["case", "department"]
+    list_filter = ["level", "target", "channel", "department"]
+    date_hierarchy = "point_at"

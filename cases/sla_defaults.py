@@ -1,4 +1,4 @@
-"""Built-in SLA policies (the seed's "Best Results" table). The data migration ``0010`` copies them into the
+"""Built-in SLA policies (the seed's "Best Results" table). The data migration ``0011`` copies them into the
 database (where supervisors edit them); ``sla_policy_for`` falls back to these in-memory, unsaved policies when no
 stored policy matches, so every case always has a clock."""
 

@@ -18,7 +18,7 @@ def default_policies(db):
     """transaction=True tests flush the tables the data migration seeded: seed the defaults again."""
     from django.apps import apps
 
-    migration = importlib.import_module("cases.migrations.0010_seed_default_sla_policies")
+    migration = importlib.import_module("cases.migrations.0011_seed_default_sla_policies")
     migration.seed(apps, None)
 
 

@@ -107,3 +107,44 @@ def test_promise_filter_renders_in_department_time_zone(department, customer):
     assert html.startswith("we will reply by ")
     assert case.sla_due_at.astimezone(__import__("zoneinfo").ZoneInfo(department.time_zone)).strftime("%H:%M") in html
     assert SlaRecord.objects.count() == 0 and not CaseEvent.objects.filter(type="sla_breach").exists()
+
+
+def test_supervisor_edits_an_sla_policy_in_the_admin_and_it_applies(client, department, customer):
+    from django.contrib.auth.models import Group
+
+    from cases.models import AuditLog, Role, SlaPolicy
+    from cases.tests.factories import AgentFactory
+
+    # Given a supervisor with the admin's staff flag and the supervisor group
+    user = AgentFactory(user__username="sue", role=Role.SUPERVISOR, departments=[department]).user
+    user.is_staff = True
+    user.save()
+    user.groups.add(Group.objects.get(name="supervisor"))
+    client.force_login(user)
+    policy = SlaPolicy.objects.get(channel=Channel.CHAT)
+    url = reverse("admin:cases_slapolicy_change", args=[policy.pk])
+    assert client.get(reverse("admin:cases_slapolicy_changelist")).status_code == 200
+    # When the chat first-response target becomes 7 minutes
+    form = {
+        "name": policy.name,
+        "order": policy.order,
+        "is_active": "on",
+        "channel": "chat",
+        "priority": "",
+        "department": "",
+        "clock": policy.clock,
+        "first_response": "00:07:00",
+        "next_reply": "00:03:00",
+        "resolution": "08:00:00",
+        "ring_time": "",
+        "warning_percent": 80,
+        "breach_raise_priority": "on",
+        "breach_notify_supervisor": "on",
+        "breach_reroute_to": "",
+    }
+    response = client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    # Then new chat cases get it, and the change is in the audit log
+    case = _case(customer, department, minutes_ago=0)
+    assert case.first_response_due_at == case.created_at + timedelta(minutes=7)
+    assert AuditLog.objects.filter(action="sla_policy.change").exists()

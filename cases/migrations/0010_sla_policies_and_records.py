@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0008_refund_retry_and_delivery_dispute'),
+        ('cases', '0009_supervisor_admin_view_permissions'),
     ]
 
     operations = [

@@ -47,6 +47,6 @@ def unseed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("cases", "0009_sla_policies_and_records")]
+    dependencies = [("cases", "0010_sla_policies_and_records")]
 
     operations = [migrations.RunPython(seed, unseed)]
