@@ -1,0 +1,110 @@
+"""Page throughput under load with wrk: the case workspace page and the queue-board partial against a Django
+"hello" view (same gunicorn, same middleware, same settings), p50 / p99 latency and requests per second.
+
+wrk runs on the same 2-core machine as gunicorn and PostgreSQL, so all three compete for CPU alike; the figures
+that matter are the same-run ratios. Pages are requested by a logged-in supervisor (session cookie).
+
+Usage: DATABASE_URL=... python bench/http_load.py --label 100k [--seconds 15] [--connections 16] [--rounds 3]
+"""
+
+import argparse
+import re
+import shutil
+import statistics
+import subprocess
+
+from common import RESULTS, django_setup, write_result
+from server import SETTINGS, session_cookie, start, stop
+
+UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def parse_wrk(text):
+    out = {}
+    m = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    out["req_per_s"] = float(m.group(1)) if m else None
+    for pct in ("50", "99"):
+        m = re.search(rf"^\s+{pct}(?:\.000)?%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+        out[f"p{pct}_ms"] = round(float(m.group(1)) * UNIT[m.group(2)], 2) if m else None
+    m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    out["non_2xx"] = int(m.group(1)) if m else 0
+    m = re.search(r"(\d+) requests in", text)
+    out["requests"] = int(m.group(1)) if m else None
+    return out
+
+
+def wrk(url, cookie, *, seconds, connections, htmx=False):
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"Cookie: sessionid={cookie}"]
+    if htmx:
+        cmd += ["-H", "HX-Request: true"]
+    text = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    return parse_wrk(text), text
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--label", required=True)
+    ap.add_argument("--seconds", type=int, default=15)
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--port", type=int, default=8765)
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (apt-get install -y wrk)")
+    django_setup()
+    from django.db import connection
+    from django.urls import reverse
+    from queue_page import bench_user
+
+    from cases.models import Case
+
+    user = bench_user()
+    cookie = session_cookie(user)
+    # A worked case with history: the workspace page of an assigned live chat with the most orders behind it.
+    case = (
+        Case.objects.filter(status="assigned", channel="chat", order__isnull=False).order_by("-customer_id").first()
+        or Case.objects.filter(status="assigned").first()
+    )
+    base = f"http://127.0.0.1:{args.port}"
+    targets = {
+        "hello": (base + "/bench/hello/", False),
+        "workspace": (base + reverse("cases:workspace", kwargs={"reference": case.reference}), False),
+        "queue_partial": (base + reverse("cases:queues"), True),
+    }
+    connection.close()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    log = (RESULTS / "gunicorn.log").open("a")
+    proc = start(args.port, log=log)
+    runs = {name: [] for name in targets}
+    raw_text = {}
+    try:
+        for url, htmx in targets.values():  # warm up every page (template caches, connections)
+            wrk(url, cookie, seconds=2, connections=4, htmx=htmx)
+        for _ in range(args.rounds):
+            for name, (url, htmx) in targets.items():
+                result, text = wrk(url, cookie, seconds=args.seconds, connections=args.connections, htmx=htmx)
+                runs[name].append(result)
+                raw_text[name] = text
+                print(name, result, flush=True)
+    finally:
+        stop(proc)
+    out = {"label": args.label, "case": case.reference, "connections": args.connections, "seconds": args.seconds}
+    out["gunicorn"] = SETTINGS
+    out["pages"] = {}
+    for name, rs in runs.items():
+        out["pages"][name] = {
+            "runs": rs,
+            "median_req_per_s": statistics.median(r["req_per_s"] for r in rs),
+            "median_p50_ms": statistics.median(r["p50_ms"] for r in rs),
+            "median_p99_ms": statistics.median(r["p99_ms"] for r in rs),
+            "non_2xx": sum(r["non_2xx"] for r in rs),
+        }
+    hello = out["pages"]["hello"]["median_req_per_s"]
+    for name in ("workspace", "queue_partial"):
+        out["pages"][name]["share_of_hello_req_per_s"] = round(out["pages"][name]["median_req_per_s"] / hello, 3)
+    out["wrk_last_output"] = raw_text
+    write_result("http_load", out)
+
+
+if __name__ == "__main__":
+    main()

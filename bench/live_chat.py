@@ -1,0 +1,213 @@
+"""Live chat latency with 50 concurrent conversations: message sent → shown to the other side, p50 / p95.
+
+Both sides go through the pages' own mechanism over HTTP against gunicorn: the customer posts to
+``escalations:live_chat`` and the associate to ``cases:workspace_reply`` (htmx POSTs), and each side's page polls
+its poll partial (``live_chat_poll`` / ``workspace_poll``) the way htmx does it: the poll element is swapped on
+every response and its ``every 1s`` timer starts again, so the next poll leaves 1 s after the previous answer.
+Latency = from the start of the sender's POST to the first poll response on the other side that contains the
+message. Each conversation is a customer and an associate (up to 3 chats each, as the capacity rule says),
+each side sending every 3–6 s for ``--seconds``.
+
+Usage: DATABASE_URL=... python bench/live_chat.py --label 100k [--conversations 50] [--seconds 40]
+"""
+
+import argparse
+import http.client
+import random
+import secrets
+import statistics
+import threading
+import time
+import urllib.parse
+
+from common import django_setup, pct, write_result
+from server import SETTINGS, session_cookie, start, stop
+
+POLL_EVERY = 1.0
+
+
+def setup(n):
+    """``n`` open live-chat cases, each with its own customer login, held by bench associates (3 chats each)."""
+    from django.contrib.auth import get_user_model
+
+    from cases.models import AgentProfile, Case, Department, Role
+    from cases.services.cases import case_create
+    from customers.models import Customer
+
+    User = get_user_model()
+    general = Department.objects.get(slug="general")
+    convs = []
+    for i in range(n):
+        agent, _ = User.objects.get_or_create(username=f"bench-chat-agent-{i // 3:02d}")
+        profile, _ = AgentProfile.objects.get_or_create(user=agent, defaults={"role": Role.ASSOCIATE})
+        AgentProfile.objects.filter(pk=profile.pk).update(presence=AgentProfile.Presence.AVAILABLE)
+        profile.departments.add(general)
+        cust_user, _ = User.objects.get_or_create(username=f"bench-chat-customer-{i:02d}")
+        customer, _ = Customer.objects.get_or_create(
+            user=cust_user, defaults={"name": f"Chat Customer {i}", "email": f"chat{i}@example.com"}
+        )
+        case = Case.objects.filter(customer=customer, channel="chat", status="assigned", assignee=agent).first()
+        if case is None:
+            case = case_create(customer=customer, channel="chat", department=general, subject="Live chat benchmark")
+            # The bench's own bookkeeping: hand the chat to its associate directly (the claim path is benchmarked
+            # separately in take_next.py); status change through the one transition service under a lock.
+            from django.db import transaction
+
+            from cases.services.cases import case_transition
+
+            with transaction.atomic():
+                locked = Case.objects.select_for_update().get(pk=case.pk)
+                locked.assignee = agent
+                case_transition(case=locked, new_status=Case.Status.ASSIGNED, actor=agent)
+            case.refresh_from_db()
+        convs.append({"ref": case.reference, "case_id": case.pk, "agent": agent, "customer": cust_user})
+    return convs
+
+
+class Side(threading.Thread):
+    """One browser tab: polls its partial every second (after each answer) and posts messages now and then."""
+
+    def __init__(self, *, name, host, port, cookie, csrf, poll_path, post_path, after, stop_at, sent, seen, lock):
+        super().__init__(daemon=True)
+        self.name, self.host, self.port = name, host, port
+        self.headers = {"Cookie": f"sessionid={cookie}; csrftoken={csrf}", "HX-Request": "true", "X-CSRFToken": csrf}
+        self.poll_path, self.post_path, self.after, self.stop_at = poll_path, post_path, after, stop_at
+        self.sent, self.seen, self.lock = sent, seen, lock  # sent: marker -> t0 ; seen: marker -> t1 (other side)
+        self.pending = set()  # markers the OTHER side sent that we have not seen yet (filled lazily)
+        self.errors = 0
+
+    def request(self, conn, method, path, body=None):
+        headers = dict(self.headers)
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read().decode("utf-8", "replace")
+            if resp.status >= 400:
+                self.errors += 1
+            return data
+        except (OSError, http.client.HTTPException):
+            self.errors += 1
+            conn.close()
+            return ""
+
+    def run(self):
+        poll_conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        post_conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        rng = random.Random(hash(self.name))
+        next_send = time.time() + rng.uniform(0.5, 3.0)
+        seq = 0
+        sender = threading.Thread(target=self._send_loop, args=(post_conn, rng, next_send, seq), daemon=True)
+        sender.start()
+        while time.time() < self.stop_at + 3:  # keep polling a little after the last send
+            text = self.request(poll_conn, "GET", f"{self.poll_path}?after={self.after}")
+            now = time.time()
+            if text:
+                with self.lock:
+                    for marker in list(self.sent):
+                        if marker.startswith(self.name + ":"):
+                            continue  # our own message
+                        if marker not in self.seen and marker in text:
+                            self.seen[marker] = now
+            time.sleep(POLL_EVERY)
+        sender.join()
+
+    def _send_loop(self, conn, rng, next_send, seq):
+        while True:
+            delay = next_send - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            if time.time() >= self.stop_at:
+                return
+            seq += 1
+            marker = f"{self.name}:{seq}:{secrets.token_hex(4)}"
+            body = urllib.parse.urlencode({"body": f"Benchmark message {marker}"})
+            with self.lock:
+                self.sent[marker] = time.time()
+            self.request(conn, "POST", self.post_path, body)
+            next_send = time.time() + rng.uniform(3.0, 6.0)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--label", required=True)
+    ap.add_argument("--conversations", type=int, default=50)
+    ap.add_argument("--seconds", type=int, default=40)
+    ap.add_argument("--port", type=int, default=8766)
+    args = ap.parse_args()
+    django_setup()
+    from django.db import connection
+    from django.db.models import Max
+    from django.urls import reverse
+
+    from cases.models import Message
+
+    convs = setup(args.conversations)
+    for c in convs:
+        c["agent_cookie"] = session_cookie(c["agent"])
+        c["customer_cookie"] = session_cookie(c["customer"])
+        c["after"] = Message.objects.filter(case_id=c["case_id"]).aggregate(m=Max("id"))["m"] or 0
+    connection.close()
+    proc = start(args.port)
+    sent, seen, lock = {}, {}, threading.Lock()
+    stop_at = time.time() + args.seconds
+    sides = []
+    try:
+        for i, c in enumerate(convs):
+            ref = c["ref"]
+            common = {
+                "host": "127.0.0.1",
+                "port": args.port,
+                "stop_at": stop_at,
+                "sent": sent,
+                "seen": seen,
+                "lock": lock,
+            }
+            sides.append(
+                Side(name=f"c{i}", cookie=c["customer_cookie"], csrf=secrets.token_hex(16),
+                     poll_path=reverse("escalations:live_chat_poll", args=[ref]),
+                     post_path=reverse("escalations:live_chat", args=[ref]), after=c["after"], **common)
+            )  # fmt: skip
+            sides.append(
+                Side(name=f"a{i}", cookie=c["agent_cookie"], csrf=secrets.token_hex(16),
+                     poll_path=reverse("cases:workspace_poll", args=[ref]),
+                     post_path=reverse("cases:workspace_reply", args=[ref]), after=c["after"], **common)
+            )  # fmt: skip
+        for s in sides:
+            s.start()
+        for s in sides:
+            s.join()
+    finally:
+        stop(proc)
+    lat = {"customer_to_agent": [], "agent_to_customer": []}
+    missing = {"customer_to_agent": 0, "agent_to_customer": 0}
+    for marker, t0 in sent.items():
+        direction = "customer_to_agent" if marker.startswith("c") else "agent_to_customer"
+        if marker in seen:
+            lat[direction].append(seen[marker] - t0)
+        else:
+            missing[direction] += 1
+    out = {
+        "label": args.label,
+        "conversations": args.conversations,
+        "seconds": args.seconds,
+        "poll_every_s": POLL_EVERY,
+    }
+    out["gunicorn"] = SETTINGS
+    out["http_errors"] = sum(s.errors for s in sides)
+    allv = lat["customer_to_agent"] + lat["agent_to_customer"]
+    for name, values in [*lat.items(), ("all", allv)]:
+        ms = [v * 1000 for v in values]
+        out[name] = {
+            "messages": len(ms),
+            "never_seen": missing.get(name, sum(missing.values())),
+            "p50_ms": round(statistics.median(ms), 1) if ms else None,
+            "p95_ms": round(pct(ms, 95), 1) if ms else None,
+            "max_ms": round(max(ms), 1) if ms else None,
+        }
+    write_result("live_chat", out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Queue page at the current data size: server time and query count of our page for 25 and 100 rows, against
+one hand-written SQL query returning the same rows (the limit). In-process (Django test client, DEBUG off), the
+two measured alternately in one loop so machine noise hits both alike.
+
+Usage: DATABASE_URL=... python bench/queue_page.py --label 100k [--repeat 40]
+"""
+
+import argparse
+import time
+
+from common import django_setup, summary_ms, write_result
+
+RAW_SQL = """
+SELECT c.id, c.reference, c.subject, c.channel, c.intent, c.priority, c.status, c.sla_due_at, c.queued_at,
+       c.value_at_stake, c.currency, cu.id, cu.name, d.id, d.slug, d.name
+FROM cases_case c
+JOIN customers_customer cu ON cu.id = c.customer_id
+JOIN cases_department d ON d.id = c.department_id
+WHERE c.status = 'new' AND c.department_id = ANY(%s)
+ORDER BY c.priority, c.sla_due_at, c.queued_at, c.id
+LIMIT %s
+"""
+
+
+def bench_user():
+    from django.contrib.auth import get_user_model
+
+    from cases.models import AgentProfile, Department, Role
+
+    User = get_user_model()
+    user, _ = User.objects.get_or_create(username="bench-supervisor", defaults={"is_staff": True})
+    profile, _ = AgentProfile.objects.get_or_create(
+        user=user, defaults={"role": Role.SUPERVISOR, "presence": AgentProfile.Presence.AVAILABLE}
+    )
+    profile.departments.set(Department.objects.all())
+    return user
+
+
+def queue_url(rows):
+    """Our queue page; ``rows`` is the page size the page is asked for."""
+    from django.urls import NoReverseMatch, reverse
+
+    for name in ("cases:queue", "cases:queue_list", "cases:queues"):
+        try:
+            return f"{reverse(name)}?rows={rows}", name
+        except NoReverseMatch:
+            continue
+    raise SystemExit("no queue page URL found")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--label", required=True)
+    ap.add_argument("--repeat", type=int, default=40)
+    args = ap.parse_args()
+    django_setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from cases.models import Case, Department
+
+    user = bench_user()
+    client = Client()
+    client.force_login(user)
+    dept_ids = list(Department.objects.values_list("id", flat=True))
+    total_cases = Case.objects.count()
+    waiting = Case.objects.filter(status="new").count()
+    out = {"label": args.label, "cases": total_cases, "waiting": waiting, "rows": {}}
+    for rows in (25, 100):
+        url, url_name = queue_url(rows)
+        ours, raw, queries = [], [], []
+        for i in range(args.repeat + 3):
+            with CaptureQueriesContext(connection) as ctx:
+                t0 = time.perf_counter()
+                response = client.get(url)
+                t1 = time.perf_counter()
+            assert response.status_code == 200, response.status_code
+            t2 = time.perf_counter()
+            with connection.cursor() as cur:
+                cur.execute(RAW_SQL, [dept_ids, rows])
+                fetched = cur.fetchall()
+            t3 = time.perf_counter()
+            if i >= 3:
+                ours.append(t1 - t0)
+                raw.append(t3 - t2)
+                queries.append(len(ctx.captured_queries))
+        body = response.content.decode()
+        shown = sum(1 for ref in (r[1] for r in fetched) if ref and ref in body)
+        o, r = summary_ms(ours), summary_ms(raw)
+        out["rows"][rows] = {
+            "url": url,
+            "url_name": url_name,
+            "ours": o,
+            "raw_sql": r,
+            "queries": max(queries),
+            "raw_rows": len(fetched),
+            "rows_of_raw_shown_on_page": shown,
+            "ratio_median_ours_over_raw": round(o["median_ms"] / r["median_ms"], 2),
+        }
+    with connection.cursor() as cur:
+        cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + RAW_SQL, [dept_ids, 100])
+        out["raw_plan"] = [row[0] for row in cur.fetchall()]
+    write_result("queue_page", out)
+
+
+if __name__ == "__main__":
+    main()

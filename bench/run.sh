@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The benchmark harness (`make bench`). Never part of `make test`. Results: bench/results/*.jsonl (gitignored);
+# summary in docs/BENCHMARKS.md. Knobs (environment):
+#   BENCH_SCALES      case counts for the queue page (default "10000 50000 100000 1000000")
+#   BENCH_FULL_AT     the scale at which take-next, page throughput and live chat run (default: largest scale)
+#   BENCH_ONLY        space-separated subset of: queue helpdesk take_next http live_chat sla refunds
+#   BENCH_PG          PostgreSQL server URL without database (default postgres://postgres@127.0.0.1:5432)
+#   BENCH_DB_PREFIX   per-scale databases are <prefix><scale> (default rh_bench_), built once and reused
+#   BENCH_REDIS_URL   Redis database for the refunds benchmark (default redis://127.0.0.1:6379/8; it is flushed)
+#   BENCH_QUICK=1     short runs (smoke test of the harness, figures not meaningful)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+PY=$ROOT/.venv/bin/python
+PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
+PREFIX=${BENCH_DB_PREFIX:-rh_bench_}
+SCALES=${BENCH_SCALES:-"10000 50000 100000 1000000"}
+FULL_AT=${BENCH_FULL_AT:-$(echo "$SCALES" | tr ' ' '\n' | sort -n | tail -1)}
+ONLY=${BENCH_ONLY:-"queue helpdesk take_next http live_chat sla refunds"}
+REDIS=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/8}
+HD_VENV=$ROOT/bench/.helpdesk-venv
+RESULTS=$ROOT/bench/results
+mkdir -p "$RESULTS"
+export PYTHONDONTWRITEBYTECODE=1
+
+if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
+  REPEAT=8; TN_ARGS="--seconds 3 --rounds 1"; HTTP_ARGS="--seconds 4 --rounds 1"; CHAT_ARGS="--seconds 12"
+else
+  REPEAT=40; TN_ARGS="--seconds 8 --rounds 3"; HTTP_ARGS="--seconds 15 --rounds 3"; CHAT_ARGS="--seconds 40"
+fi
+
+want() { [[ " $ONLY " == *" $1 "* ]]; }
+log() { echo "[bench $(date -u +%H:%M:%S)] $*"; }
+psql_do() { psql "$PG/postgres" -v ON_ERROR_STOP=1 -Atqc "$1"; }
+ensure_db() {  # create the database if missing
+  if [[ -z "$(psql_do "SELECT 1 FROM pg_database WHERE datname = '$1'")" ]]; then psql_do "CREATE DATABASE $1"; fi
+}
+label() { local n=$1; if (( n >= 1000000 )); then echo "$((n / 1000000))M"; elif (( n >= 1000 )); then echo "$((n / 1000))k"; else echo "$n"; fi; }
+
+build_scale() {  # migrate + bring the database up to $1 cases (10 % open, 1 customer per 10 cases, 1 order and 1 credit per case)
+  local n=$1 db=$PREFIX$(label "$1" | tr 'A-Z' 'a-z')
+  ensure_db "$db"
+  export DATABASE_URL=$PG/$db
+  DJANGO_SETTINGS_MODULE=bench.settings "$PY" manage.py migrate -v0
+  local have
+  have=$(psql "$DATABASE_URL" -Atqc "SELECT count(*) FROM cases_case")
+  if (( have < n )); then
+    local add=$((n - have))
+    log "generate_load: $add cases into $db"
+    /usr/bin/time -f "generate_load wall %e s, max RSS %M KB" \
+      "$PY" manage.py generate_load --cases "$add" --open $((add / 10)) --customers $((add / 10)) \
+        --orders "$add" --credits "$add" --agents 50 --settings bench.settings 2>&1 | tr '\r' '\n' | grep -E "Generated|wall" \
+      | tee -a "$RESULTS/generate_load.log"
+  else
+    log "$db already has $have cases"
+  fi
+}
+
+ensure_helpdesk_venv() {
+  if [[ ! -x $HD_VENV/bin/python ]] || ! "$HD_VENV/bin/python" -c "import helpdesk, pinax.teams" 2>/dev/null; then
+    log "installing django-helpdesk into a throwaway venv ($HD_VENV)"
+    python3.11 -m venv "$HD_VENV"
+    "$HD_VENV/bin/pip" install -q "django-helpdesk==2.6.1" "pinax-teams==3.0.1" "Django==5.2.19" "psycopg[binary]==3.3.9"
+  fi
+}
+
+log "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GB RAM, $(psql "$PG/postgres" -Atqc 'SHOW server_version'), commit $(git rev-parse --short HEAD)"
+
+for n in $SCALES; do
+  lbl=$(label "$n")
+  if want queue || { [[ $n == "$FULL_AT" ]] && { want take_next || want http || want live_chat; }; }; then
+    build_scale "$n"
+  fi
+  if want queue; then
+    log "queue page at $lbl cases"
+    "$PY" bench/queue_page.py --label "$lbl" --repeat "$REPEAT" > "$RESULTS/queue_page_$lbl.out"
+  fi
+  if want helpdesk; then
+    ensure_helpdesk_venv
+    ensure_db helpdesk_bench
+    log "django-helpdesk ticket list at $lbl tickets"
+    HELPDESK_DATABASE_URL=$PG/helpdesk_bench "$HD_VENV/bin/python" bench/helpdesk_bench.py --tickets "$n" --label "$lbl" \
+      --repeat "$REPEAT" > "$RESULTS/helpdesk_$lbl.out"
+  fi
+  if [[ $n == "$FULL_AT" ]]; then
+    export DATABASE_URL=$PG/$PREFIX$(echo "$lbl" | tr 'A-Z' 'a-z')
+    if want take_next; then log "take-next at $lbl"; "$PY" bench/take_next.py --label "$lbl" $TN_ARGS > "$RESULTS/take_next_$lbl.out"; fi
+    if want http; then log "page throughput at $lbl"; "$PY" bench/http_load.py --label "$lbl" $HTTP_ARGS > "$RESULTS/http_load_$lbl.out"; fi
+    if want live_chat; then log "live chat at $lbl"; "$PY" bench/live_chat.py --label "$lbl" $CHAT_ARGS > "$RESULTS/live_chat_$lbl.out"; fi
+  fi
+done
+
+# Benchmarks owned by other areas: run them when present, each in its own database.
+if want sla && [[ -f bench/sla_sweep.py ]]; then
+  ensure_db "${PREFIX}sla"
+  log "SLA sweep (bench/sla_sweep.py)"
+  DATABASE_URL=$PG/${PREFIX}sla DJANGO_SETTINGS_MODULE=config.settings.local "$PY" manage.py migrate -v0
+  DATABASE_URL=$PG/${PREFIX}sla BENCH_RESULTS=$RESULTS "$PY" bench/sla_sweep.py 2>&1 | tee "$RESULTS/sla_sweep.out" | tail -20
+fi
+if want refunds && [[ -f bench/refunds.py ]]; then
+  ensure_db "${PREFIX}refunds"
+  log "refund checks (bench/refunds.py)"
+  DATABASE_URL=$PG/${PREFIX}refunds DJANGO_SETTINGS_MODULE=config.settings.local "$PY" manage.py migrate -v0
+  DATABASE_URL=$PG/${PREFIX}refunds BENCH_REDIS_URL=$REDIS BENCH_RESULTS=$RESULTS "$PY" bench/refunds.py 2>&1 \
+    | tee "$RESULTS/refunds.out" | tail -20
+fi
+
+log "summary"
+"$PY" bench/report.py
