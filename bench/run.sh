@@ -3,7 +3,8 @@
 # summary in docs/BENCHMARKS.md. Knobs (environment):
 #   BENCH_SCALES      case counts for the queue page (default "10000 50000 100000 1000000")
 #   BENCH_FULL_AT     the scale at which take-next, page throughput and live chat run (default: largest scale)
-#   BENCH_ONLY        space-separated subset of: queue helpdesk take_next http live_chat sla refunds
+#   BENCH_ONLY        space-separated subset of: build queue helpdesk take_next http live_chat sla refunds
+#                     ("build" alone only builds/extends the per-scale databases)
 #   BENCH_PG          PostgreSQL server URL without database (default postgres://postgres@127.0.0.1:5432)
 #   BENCH_DB_PREFIX   per-scale databases are <prefix><scale> (default rh_bench_), built once and reused
 #   BENCH_REDIS_URL   Redis database for the refunds benchmark (default redis://127.0.0.1:6379/8; it is flushed)
@@ -68,7 +69,7 @@ log "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GB RAM, $(psq
 
 for n in $SCALES; do
   lbl=$(label "$n")
-  if want queue || { [[ $n == "$FULL_AT" ]] && { want take_next || want http || want live_chat; }; }; then
+  if want build || want queue || { [[ $n == "$FULL_AT" ]] && { want take_next || want http || want live_chat; }; }; then
     build_scale "$n"
   fi
   if want queue; then
