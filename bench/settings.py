@@ -11,3 +11,7 @@ STORAGES = {  # no manifest needed: pages are measured server-side, static files
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
+
+import warnings  # noqa: E402
+
+warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")

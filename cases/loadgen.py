@@ -194,6 +194,34 @@ class _Writer:
         return n
 
 
+def _can_defer_fk_checks() -> bool:
+    """Only a superuser may switch ``session_replication_role`` (which skips the foreign-key triggers)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+def _check_foreign_keys(first_ids: dict) -> None:
+    """One anti-join per foreign key over the rows just written; any dangling reference aborts the load."""
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for model, first in first_ids.items():
+            for field in model._meta.concrete_fields:
+                if not field.is_relation or not field.db_constraint:
+                    continue
+                child, parent = qn(model._meta.db_table), qn(field.related_model._meta.db_table)
+                col, target = qn(field.column), qn(field.target_field.column)
+                cursor.execute(
+                    f"SELECT count(*) FROM {child} c LEFT JOIN {parent} p ON p.{target} = c.{col} "
+                    f"WHERE c.id >= %s AND c.{col} IS NOT NULL AND p.{target} IS NULL",
+                    [first],
+                )
+                dangling = cursor.fetchone()[0]
+                if dangling:
+                    raise RuntimeError(f"{dangling} rows of {model.__name__}.{field.name} point at nothing")
+
+
 def generate_load(
     *,
     customers: int = 100,
@@ -299,6 +327,12 @@ def generate_load(
 
         # --- customers + addresses -----------------------------------------------------------------------------
         cust0, addr0 = _next_id(Customer), _next_id(Address)
+        fast_fk = method == "copy" and _can_defer_fk_checks()
+        if fast_fk:
+            # Foreign keys are checked once, set-based, after the load (_check_foreign_keys) instead of one deferred
+            # trigger call per row at COMMIT (minutes at 1,000,000 cases). CHECK and UNIQUE constraints stay on.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = replica")
 
         def customer_rows():
             for k in range(customers):
@@ -581,6 +615,16 @@ def generate_load(
             "issued_by_role", "status", "decided_by", "decided_at", "decision_note", "created_at",
         ]  # fmt: skip
         result.credits = run("credits", credits, GoodwillCredit, credit_fields, credit_rows())
+
+        if fast_fk:
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = origin")
+            _check_foreign_keys(
+                {
+                    Customer: cust0, Address: addr0, Order: order0, OrderItem: item0, Case: case0,
+                    CaseEvent: event0, Message: message0, GoodwillCredit: credit0,
+                }
+            )  # fmt: skip
 
         # Explicit ids were written: move the sequences past them so the next ordinary insert does not collide.
         reset = connection.ops.sequence_reset_sql(

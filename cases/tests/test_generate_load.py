@@ -90,3 +90,22 @@ def test_command_reports_counts_and_rejects_impossible_requests():
 
     with pytest.raises(Exception, match="cannot exceed"):
         call_command("generate_load", "--cases=2", "--open=5", stdout=StringIO())
+
+
+def test_a_dangling_reference_written_by_the_fast_path_is_caught():
+    from django.db import connection, transaction
+
+    from cases.loadgen import _check_foreign_keys
+
+    # given a message row pointing at a case that does not exist, written with the FK triggers off
+    with pytest.raises(RuntimeError, match=r"Message\.case point at nothing"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL session_replication_role = replica")
+            cursor.execute(
+                "INSERT INTO cases_message (id, case_id, kind, body, created_at) "
+                "VALUES (987654, 987654, 'customer', 'x', now())"
+            )
+            cursor.execute("SET LOCAL session_replication_role = origin")
+        # when the set-based check runs, then the load is refused (and rolled back)
+        _check_foreign_keys({Message: 987654})
+    assert not Message.objects.filter(pk=987654).exists()
