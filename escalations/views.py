@@ -114,7 +114,7 @@ def help_callback(request, pk: int):
     except ApplicationError as exc:
         for message in exc.fields.get("phone", [exc.message]):
             phone_form.add_error("phone", message)
-        return _render_chat(request, conversation, phone_form=phone_form, error=exc.message, status=400)
+        return _render_chat(request, conversation, phone_form=phone_form, status=400)
     return redirect("escalations:help_callback_requested", reference=case.reference)
 
 

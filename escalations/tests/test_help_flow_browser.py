@@ -1,0 +1,121 @@
+"""The help flow in a real headless Chromium: Customer Service → Something Else → I need more help → the
+assistant chat; "Request a phone call" → number → "Call me now" opens a callback case; repeated "Talk to a
+representative" offers the transfer and the conversation reaches a human queue as a live-chat case."""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from cases.models import Callback, Case
+from cases.tests.factories import DepartmentFactory
+from customers.tests.factories import CustomerFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop in this thread
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def carol():
+    DepartmentFactory(slug="general", name="General support")
+    DepartmentFactory(slug="fraud", name="Fraud & account security")
+    return CustomerFactory(user__username="carol", name="Carol Diaz", user__first_name="Carol")
+
+
+def _sign_in_and_open_chat(page, base):
+    page.goto(base + reverse("escalations:signin"))
+    page.get_by_label("Username or e-mail").fill("carol")
+    page.get_by_label("Password").fill("pass-word-123")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/my/cases/")
+    page.get_by_role("link", name="Customer Service").click()
+    page.wait_for_url("**/help/")
+    assert page.get_by_role("link", name="Report phishing / suspicious activity").first.is_visible()
+    page.get_by_role("link", name="Something Else").click()
+    page.get_by_role("button", name="I need more help").click()
+    page.wait_for_url("**/help/chat/*/")
+    page.get_by_text("Tell me what you need help with").wait_for()
+
+
+def _say(page, text):
+    before = page.locator(".transcript li").count()
+    page.get_by_label("Message").fill(text)
+    page.get_by_role("button", name="Send").click()
+    page.locator(".transcript li").nth(before + 1).wait_for()  # the customer's line and the assistant's answer
+
+
+def test_request_a_phone_call_then_call_me_now_creates_a_callback_case(browser, live_server, carol):
+    context = browser.new_context(viewport={"width": 1100, "height": 820})
+    page = context.new_page()
+    _sign_in_and_open_chat(page, live_server.url)
+    page.screenshot(path=str(SHOTS / "help-chat-start.png"), full_page=True)
+
+    _say(page, "Request a phone call")
+    page.get_by_role("button", name="Call me now").wait_for()
+    page.get_by_label("Your phone number").fill("555")
+    page.get_by_role("button", name="Call me now").click()
+    page.get_by_text("valid phone number").wait_for()
+    assert Case.objects.count() == 0
+
+    page.get_by_label("Your phone number").fill("+1 415 555 0142")
+    page.screenshot(path=str(SHOTS / "help-chat-callback-form.png"), full_page=True)
+    page.get_by_role("button", name="Call me now").click()
+    page.get_by_text("Your phone should ring within").wait_for()
+    page.screenshot(path=str(SHOTS / "help-callback-requested.png"), full_page=True)
+
+    callback = Callback.objects.select_related("case").get()
+    assert callback.phone == "+14155550142"
+    assert callback.case.channel == "callback" and callback.case.customer == carol
+    assert callback.case.status == Case.Status.NEW and callback.case.department.slug == "general"
+    context.close()
+
+
+def test_repeated_talk_to_a_representative_reaches_a_human_queue(browser, live_server, carol):
+    context = browser.new_context(viewport={"width": 1100, "height": 820})
+    page = context.new_page()
+    _sign_in_and_open_chat(page, live_server.url)
+
+    _say(page, "Talk to a representative")
+    assert page.get_by_role("button", name="Chat with an associate").count() == 0
+    _say(page, "Talk to a representative")
+    page.get_by_role("button", name="Chat with an associate").wait_for()
+    page.screenshot(path=str(SHOTS / "help-chat-transfer-offer.png"), full_page=True)
+    page.get_by_role("button", name="Chat with an associate").click()
+    page.wait_for_url("**/chat/CS-*/")
+
+    case = Case.objects.get()
+    assert case.channel == "chat" and case.status == Case.Status.NEW and case.department.slug == "general"
+    assert case.escalation_reasons[0]["trigger"] == "repeated_representative"
+    assert case.messages.filter(kind="customer").count() == 2
+    assert case.reference in page.url
+    context.close()
+
+
+def test_phishing_report_is_always_open(browser, live_server, carol):
+    context = browser.new_context(viewport={"width": 1100, "height": 820})
+    page = context.new_page()
+    _sign_in_and_open_chat(page, live_server.url)
+    page.get_by_role("link", name="Report phishing").first.click()
+    page.get_by_label("Tell us what you saw").fill("A text said my account is locked and linked to amaz0n-help.example")
+    page.screenshot(path=str(SHOTS / "help-report-phishing.png"), full_page=True)
+    page.get_by_role("button", name="Send report").click()
+    page.get_by_text("Thank you, we have your report").wait_for()
+
+    case = Case.objects.get()
+    assert case.department.slug == "fraud" and case.priority == 1
+    context.close()
