@@ -127,3 +127,14 @@ def test_no_card_survives_in_any_stored_field(departments, card, before, after):
     ]
     for value in stored:
         assert not survives(digits, value), value
+
+
+def test_log_lines_are_redacted():
+    import logging
+
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "customer wrote %s", ("card 4111 1111 1111 1111",), None)
+
+    from cases.redaction import RedactingFilter
+
+    assert RedactingFilter().filter(record) is True
+    assert "4111" not in record.getMessage() and CARD_MASK in record.getMessage()
