@@ -1,6 +1,7 @@
 """Shared fixtures: agent, supervisor, customer, api_client (CONVENTIONS: Tests)."""
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from cases.models import Role
@@ -31,3 +32,11 @@ def customer(db):
 @pytest.fixture
 def api_client():
     return APIClient()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters live in the cache: every test starts with none."""
+    cache.clear()
+    yield
+    cache.clear()

@@ -328,12 +328,21 @@ class AuditChainHeadAdmin(ReadOnlyModelAdmin):
 
 @admin.register(models.ApiKey)
 class ApiKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Keys are created with ``cases.auth.api_key_create`` (the secret is shown once); here they are listed."""
+    """Keys are created, rotated and revoked with ``manage.py apikey`` (services in cases/services/api_keys.py,
+    audited; the secret is shown once); here they are only listed."""
 
     list_display = ["name", "prefix", "scopes", "created_at", "last_used_at", "expires_at", "revoked_at"]
     list_filter = ["revoked_at"]
     search_fields = ["name", "prefix"]
     exclude = ["key_hash", "webhook_secret"]
+
+
+@admin.register(models.StaffSession)
+class StaffSessionAdmin(ReadOnlyModelAdmin):
+    """Signed-in staff sessions (key only; the session data stays in the session store)."""
+
+    list_display = ["user", "created_at", "ip_address"]
+    exclude = ["session_key"]
 
 
 @admin.register(models.Heartbeat)

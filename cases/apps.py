@@ -7,3 +7,6 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from cases import schema  # noqa: F401  (registers the OpenAPI extension for API keys)
+        from cases import sessions
+
+        sessions.connect_signals()

@@ -1,4 +1,4 @@
-from .access import ApiKey
+from .access import ApiKey, StaffSession
 from .audit import AuditChainHead, AuditLog
 from .callbacks import Callback, CallbackAttempt
 from .core import (
@@ -49,4 +49,5 @@ __all__ = [
     "SlaPolicy",
     "SlaRecord",
     "SlaTarget",
+    "StaffSession",
 ]

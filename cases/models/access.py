@@ -1,5 +1,6 @@
 """Machine clients (assistant, telephony, social listener, carrier feed, payments) authenticate with API keys."""
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -32,3 +33,20 @@ class ApiKey(models.Model):
     def is_active(self) -> bool:
         now = timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class StaffSession(models.Model):
+    """One signed-in staff session, so deactivating an account can end all of its sessions at once.
+
+    Only the session key is kept (the session data stays in the session store)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "created_at"], name="staff_session_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.session_key[:6]}…"

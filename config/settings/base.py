@@ -35,6 +35,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "django_htmx",
     "template_partials",
     "customers",
@@ -44,14 +47,20 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "config.middleware.StaffSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a login refused by django-axes into the lockout page (HTTP 429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -121,6 +130,56 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# --- Authentication, sessions, lockout (docs/SECURITY.md) ----------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username/IP before any password is checked (django-axes).
+    "config.auth_backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("RH_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("RH_LOGIN_COOLOFF_MINUTES", default=15))
+# Locked: this username from this address. (Not the address alone: a call-centre NAT would lock everyone out.)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_SENSITIVE_PARAMETERS = ["password"]
+AXES_VERBOSE = False
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env.int("RH_SESSION_COOKIE_AGE", default=14 * 24 * 3600)  # customers: two weeks
+CSRF_COOKIE_SAMESITE = "Lax"
+RH_STAFF_SESSION = {
+    # Staff sessions end after this much inactivity, and at the latest this long after sign-in.
+    "IDLE_SECONDS": env.int("RH_STAFF_SESSION_IDLE_SECONDS", default=30 * 60),
+    "ABSOLUTE_SECONDS": env.int("RH_STAFF_SESSION_ABSOLUTE_SECONDS", default=10 * 3600),
+    # The "last seen" stamp is written at most this often (a session write per request would be wasteful).
+    "TOUCH_EVERY_SECONDS": 60,
+}
+OTP_TOTP_ISSUER = "Resolution Hub"
+
+# --- Security headers ------------------------------------------------------------------------------------
+# No inline script anywhere: JS lives in static/js/*.js; htmx comes from django-htmx's static file.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -183,12 +242,21 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 25,
+    # Views opt in with ``throttle_scope = "intake" | "money"`` (config/throttles.py); rates in RH_THROTTLE_RATES.
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttles.ClientScopedThrottle"],
 }
+RH_THROTTLE_RATES = {
+    "intake": env.str("RH_THROTTLE_INTAKE", default="120/min"),
+    "money": env.str("RH_THROTTLE_MONEY", default="30/min"),
+}
+# Throttle counters and other short-lived state. Production: CACHE_URL=redis://... so every web process shares it.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://resolution-hub")}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Resolution Hub API",
     "DESCRIPTION": "Intake, cases and money for Resolution Hub's integrations and apps.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
