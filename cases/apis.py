@@ -44,6 +44,7 @@ class CarrierScanIntakeApi(APIView):
     """The carrier feed posts one scan event per request."""
 
     permission_classes = [HasScope.of("carrier")]
+    throttle_scope = "intake"  # config/throttles.py: 429 + Retry-After past RH_THROTTLE_INTAKE
 
     @extend_schema(
         operation_id="carrier_scan_create",

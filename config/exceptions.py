@@ -18,6 +18,10 @@ def api_exception_handler(exc, context):
             body["errors"] = exc.fields
         return Response(body, status=exc.http_status)
     response = exception_handler(exc, context)
+    if isinstance(exc, exceptions.ValidationError) and response is not None:
+        # One error shape for the whole API (docs/API.md): detail + code + field errors.
+        errors = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
+        response.data = {"detail": "Invalid input.", "code": "invalid", "errors": errors}
     if response is not None and response.status_code == status.HTTP_429_TOO_MANY_REQUESTS:
         wait = getattr(exc, "wait", None)
         if wait:
