@@ -3,6 +3,10 @@
 Header ``X-RH-Signature: t=<unix seconds>,v1=<hex digest>``; the digest is
 ``HMAC_SHA256(webhook_secret, f"{t}." + raw_body)``. A timestamp further than ``tolerance`` seconds from now is
 refused (replay protection). Several ``v1=`` values are accepted (rotation on the sender's side).
+
+The short form ``X-RH-Signature: sha256=<hex HMAC-SHA256(webhook_secret, raw_body)>`` (no timestamp) is accepted
+too, for senders that cannot sign a timestamp; it has no replay window, so only endpoints that are idempotent on an
+event id (channel intake) accept it (``allow_untimed=True``).
 """
 
 import hashlib
@@ -29,11 +33,25 @@ def webhook_sign(*, secret: str, body: bytes, timestamp: int | None = None) -> s
 
 
 def webhook_signature_verify(
-    *, secret: str, body: bytes, header: str, tolerance: int = DEFAULT_TOLERANCE_SECONDS, now: float | None = None
+    *,
+    secret: str,
+    body: bytes,
+    header: str,
+    tolerance: int = DEFAULT_TOLERANCE_SECONDS,
+    now: float | None = None,
+    allow_untimed: bool = False,
 ) -> None:
     """Raise ``SignatureError`` unless ``header`` signs ``body`` with ``secret`` within the time tolerance."""
     if not secret:
         raise SignatureError("This API key has no webhook secret.")
+    header = (header or "").strip()
+    if header.startswith("sha256="):
+        if not allow_untimed:
+            raise SignatureError(f"This endpoint needs a timestamped {HEADER} (t=...,v1=...).")
+        expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, header[len("sha256=") :]):
+            raise SignatureError("Signature does not match the request body.")
+        return
     timestamp, candidates = None, []
     for part in (header or "").split(","):
         name, _, value = part.strip().partition("=")

@@ -133,6 +133,19 @@ def test_a_correct_signature_verifies_and_any_change_is_refused():
             webhook_signature_verify(secret=secret, body=payload, header=hdr)
 
 
+def test_the_untimed_sha256_form_is_accepted_only_where_allowed():
+    import hashlib
+    import hmac
+
+    body = b'{"event_id": "e1"}'
+    header = "sha256=" + hmac.new(b"k", body, hashlib.sha256).hexdigest()
+    webhook_signature_verify(secret="k", body=body, header=header, allow_untimed=True)
+    with pytest.raises(SignatureError):
+        webhook_signature_verify(secret="k", body=body, header=header)
+    with pytest.raises(SignatureError):
+        webhook_signature_verify(secret="k", body=body + b"x", header=header, allow_untimed=True)
+
+
 def test_an_old_signature_is_refused_as_a_replay():
     body = b"{}"
     header = webhook_sign(secret="k", body=body, timestamp=int(time.time()) - 301)

@@ -141,7 +141,7 @@ def test_unknown_customer_is_a_field_error(intake_client, departments):
     )
 
     assert response.status_code == 400
-    assert "customer_id" in response.json()
+    assert "customer_id" in response.json()["errors"]
 
 
 def test_settlement_claim_email_goes_to_claims(intake_client, customer, departments):
