@@ -6,7 +6,9 @@ class CasesConfig(AppConfig):
     verbose_name = "Cases (back office)"
 
     def ready(self) -> None:
-        from cases import schema  # noqa: F401  (registers the OpenAPI extension for API keys)
-        from cases import sessions
+        from cases import (
+            schema,  # noqa: F401  (registers the OpenAPI extension for API keys)
+            sessions,
+        )
 
         sessions.connect_signals()
