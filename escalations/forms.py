@@ -75,3 +75,33 @@ class PhishingReportForm(forms.Form):
     )
     url = forms.CharField(max_length=500, required=False, label="Link or sender (optional)")
     token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+
+class SettlementClaimForm(forms.Form):
+    """The subscription-settlement claim form (the dedicated claims channel)."""
+
+    token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    claim_number = forms.RegexField(
+        label="Claim number from your notice",
+        regex=r"^[A-Za-z0-9\-]{4,32}$",
+        max_length=32,
+        required=False,
+        help_text="Printed on the settlement notice, e.g. PRM-2026-12345. Leave empty if you have no notice.",
+        error_messages={"invalid": "Use the letters, digits and dashes printed on your notice."},
+    )
+    membership_email = forms.EmailField(label="E-mail address of the Prime membership", max_length=254)
+    period_start = forms.DateField(label="Charged from", widget=forms.DateInput(attrs={"type": "date"}))
+    period_end = forms.DateField(label="Charged until", widget=forms.DateInput(attrs={"type": "date"}))
+    details = forms.CharField(
+        label="What happened?",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="For example: charged at the new rate after cancelling. Never include your password or card number.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("period_start"), data.get("period_end")
+        if start and end and end < start:
+            self.add_error("period_end", "The end of the period must be after its start.")
+        return data

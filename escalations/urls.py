@@ -12,6 +12,7 @@ urlpatterns = [
     path("my/messages/", views_portal.message_center, name="message_center"),
     path("my/money/", views_portal.money, name="money"),
     path("my/callback/", views_portal.callback_new, name="callback_new"),
+    path("my/claims/new/", views_portal.claim_new, name="claim_new"),
     path("chat/<str:reference>/", views_live_chat.live_chat, name="live_chat"),
     path("chat/<str:reference>/poll/", views_live_chat.live_chat_poll, name="live_chat_poll"),
     path("help/", views.help_home, name="help_home"),

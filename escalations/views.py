@@ -6,11 +6,8 @@ Help flow: Customer Service → Something Else → I need more help → assistan
 "Report phishing / suspicious activity" form that opens an urgent fraud case."""
 
 import secrets
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -18,8 +15,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from cases.errors import ApplicationError
 from cases.models import Channel
 from cases.selectors import case_get_for_customer
-from customers.models import Customer
 
+from .access import customer_required
 from .forms import ChatMessageForm, PhishingReportForm, PhoneForm
 from .selectors import conversation_get_for_customer, conversation_transcript
 from .services.assistant import (
@@ -30,24 +27,6 @@ from .services.assistant import (
     conversation_start,
 )
 from .services.intake import intake_fraud_report
-
-
-def customer_required(view):
-    """Logged-in customers only (staff accounts have no customer record)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            customer = request.user.customer
-        except Customer.DoesNotExist:
-            customer = None
-        if customer is None:
-            return HttpResponseForbidden("The help flow is for customer accounts.")
-        request.customer = customer
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 @customer_required

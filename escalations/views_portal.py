@@ -2,12 +2,12 @@
 Call Me Now. Reads cases only through the customer gate (``case_get_for_customer``): another customer's case,
 a guessed reference or an id all give the same 404."""
 
-from functools import wraps
+import secrets
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,25 +26,11 @@ from cases.services.callbacks import callback_request
 from cases.services.customer import case_can_reopen, case_reopen_by_customer, notifications_mark_read
 from cases.services.messages import message_post
 
-from .forms import CallbackForm, CustomerSignInForm, ReopenForm, ReplyForm
+from .access import customer_required
+from .forms import CallbackForm, CustomerSignInForm, ReopenForm, ReplyForm, SettlementClaimForm
+from .services.intake import intake_settlement_claim
 
 CALLBACK_RING_SECONDS = 60
-
-
-def customer_required(view):
-    """Signed-in customers only. Staff sessions get 403: back office and portal never mix."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), reverse("escalations:signin"))
-        customer = getattr(request.user, "customer", None)
-        if customer is None or hasattr(request.user, "agent"):
-            raise PermissionDenied("These pages are for customers.")
-        request.customer = customer
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _render(request, template, context):
@@ -166,3 +152,36 @@ def callback_new(request):
                 messages.success(request, f"Your phone should ring within {CALLBACK_RING_SECONDS} seconds.")
                 return redirect("escalations:case_detail", reference=case.reference)
     return _render(request, "escalations/portal/callback.html", {"form": form, "ring_seconds": CALLBACK_RING_SECONDS})
+
+
+@customer_required
+def claim_new(request):
+    """Settlement claim form: one claims case per submission (the hidden token makes a double submit harmless)."""
+    if request.method == "POST":
+        form = SettlementClaimForm(request.POST)
+    else:
+        form = SettlementClaimForm(initial={"token": secrets.token_urlsafe(16), "membership_email": request.user.email})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        body = (
+            f"Membership e-mail: {data['membership_email']}\n"
+            f"Charged from {data['period_start']:%Y-%m-%d} until {data['period_end']:%Y-%m-%d}\n\n{data['details']}"
+        )
+        try:
+            result = intake_settlement_claim(
+                event_id=f"portal-claim:{request.customer.pk}:{data['token']}",
+                customer=request.customer,
+                subject="Subscription settlement claim",
+                body=body,
+                claim_number=data["claim_number"],
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request,
+                f"Your claim was received as {result.case.reference}. Claims are answered within business days.",
+            )
+            return redirect("escalations:case_detail", reference=result.case.reference)
+    context = {"form": form, "claims_email": settings.RH["CLAIMS_EMAIL"]}
+    return _render(request, "escalations/portal/claim.html", context)

@@ -271,6 +271,8 @@ RH = {
     "REOPEN_WINDOW_DAYS": env.int("RH_REOPEN_WINDOW_DAYS", default=14),
     # Send an e-mail copy of every Message Center entry (through EMAIL_BACKEND).
     "EMAIL_COPIES": env.bool("RH_EMAIL_COPIES", default=False),
+    # The dedicated address for subscription-settlement claims (shown on the claim form).
+    "CLAIMS_EMAIL": env.str("RH_CLAIMS_EMAIL", default="settlement-claims@support.example.com"),
     # Delivered-but-missing evidence check (cases/services/refunds/evidence.py)
     "DELIVERY_GPS_MAX_METERS": env.float("RH_DELIVERY_GPS_MAX_METERS", default=150.0),
     "DELIVERY_CLAIM_WINDOW_DAYS": env.int("RH_DELIVERY_CLAIM_WINDOW_DAYS", default=365),

@@ -138,5 +138,5 @@ def test_staff_are_not_customers(client, agent, departments):
     assert client.get("/help/").status_code == 403
 
 
-def test_anonymous_visitors_are_sent_to_login(client):
-    assert client.get("/help/")["Location"].startswith("/login/")
+def test_anonymous_visitors_are_sent_to_the_customer_sign_in(client):
+    assert client.get("/help/")["Location"].startswith("/signin/")

@@ -235,3 +235,49 @@ def test_money_page_lists_only_this_customers_refunds(carol_client, customer):
     page = carol_client.get(reverse("escalations:money")).content.decode()
     assert "Kindle Paperwhite" in page and "$139.99" in page and "Issued" in page
     assert "blender" not in page
+
+
+def _claim_post(client, token="tok-1", **overrides):
+    data = {
+        "token": token,
+        "claim_number": "PRM-2026-12345",
+        "membership_email": "carol@example.com",
+        "period_start": "2026-01-01",
+        "period_end": "2026-03-31",
+        "details": "Charged the new Prime rate after I cancelled in December.",
+    }
+    data.update(overrides)
+    return client.post(reverse("escalations:claim_new"), data)
+
+
+def test_settlement_claim_opens_one_claims_case_even_if_submitted_twice(carol_client, customer):
+    from cases.tests.factories import DepartmentFactory
+
+    DepartmentFactory(slug="claims", name="Settlement claims", is_24_7=False)
+    page = carol_client.get(reverse("escalations:claim_new")).content.decode()
+    assert "settlement-claims@support.example.com" in page and "password" in page
+
+    first = _claim_post(carol_client)
+    second = _claim_post(carol_client)  # double click / browser resubmit: same hidden token
+
+    claims = Case.objects.filter(customer=customer, intent="settlement_claim")
+    assert claims.count() == 1
+    case = claims.get()
+    assert (case.department.slug, case.channel) == ("claims", "email")
+    assert "PRM-2026-12345" in case.subject
+    assert first["Location"] == second["Location"] == reverse("escalations:case_detail", args=[case.reference])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"period_end": "2025-12-01"}, "must be after its start"),
+        ({"membership_email": "not-an-email"}, "valid email"),
+        ({"details": ""}, "This field is required"),
+        ({"claim_number": "<script>"}, "letters, digits and dashes"),
+    ],
+)
+def test_bad_claim_input_gets_a_message_and_creates_nothing(carol_client, customer, overrides, message):
+    r = _claim_post(carol_client, **overrides)
+    assert r.status_code == 200 and message in r.content.decode()
+    assert not Case.objects.filter(customer=customer).exists()

@@ -117,3 +117,22 @@ def test_customer_requests_a_callback_with_keyboard_only(browser, live_server, w
     callback = Callback.objects.get()
     assert callback.phone == "+12065550100" and callback.case.customer == world["carol"]
     context.close()
+
+
+def test_customer_reports_phishing_on_a_phone_and_it_reaches_the_fraud_queue(browser, live_server, world):
+    DepartmentFactory(slug="fraud", name="Fraud & account security")
+    context = browser.new_context(viewport=VIEWPORTS["phone"])
+    page = context.new_page()
+    _sign_in(page, live_server.url)
+    page.get_by_role("link", name="Report phishing").click()
+    page.get_by_label("Tell us what you saw").fill(
+        "An e-mail 'from support' asked me to confirm my password at amaz0n-refunds.example"
+    )
+    page.get_by_role("button", name="Send report").click()
+    page.get_by_text("CS-").first.wait_for()
+    page.screenshot(path=str(SHOTS / "customer-phishing-reported-phone.png"), full_page=True)
+    from cases.models import Case
+
+    case = Case.objects.get(customer=world["carol"], department__slug="fraud")
+    assert case.priority == 1 and case.status == Case.Status.NEW
+    context.close()
