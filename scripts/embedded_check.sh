@@ -1,29 +1,50 @@
 #!/usr/bin/env bash
-# Boot the embedded default once (SQLite + kombu filesystem transport, no services): migrate, seed the demo
-# data, and send one task through a real `celery worker` process. Keeps `make run`'s path from rotting.
+# Boot the embedded default once (SQLite + kombu filesystem transport, no services), the way `make run` does:
+# migrate, seed the demo data twice (the second run must change nothing), then start a real `celery worker` and
+# `celery beat` and prove both work: a task sent from here runs in the worker, and beat's heartbeat schedule
+# reaches the worker too. Keeps `make run`'s path from rotting. Called by `make test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TMP=$(mktemp -d)
-trap 'kill $WORKER 2>/dev/null || true; rm -rf "$TMP"' EXIT
-export RH_VAR_DIR="$TMP" DJANGO_SETTINGS_MODULE=config.settings.local
+WORKER="" BEAT=""
+cleanup() {
+  for pid in $BEAT $WORKER; do kill "$pid" 2>/dev/null || true; done
+  for pid in $BEAT $WORKER; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+export RH_VAR_DIR="$TMP" DJANGO_SETTINGS_MODULE=config.settings.local RH_HEARTBEAT_SECONDS=2
 unset DATABASE_URL CELERY_BROKER_URL
 PY=.venv/bin/python
+START=$(date +%s)
 $PY manage.py migrate --noinput -v 0
-$PY manage.py seed_demo
-$PY manage.py seed_demo >/dev/null   # idempotent: a second run changes nothing
+FIRST=$($PY manage.py seed_demo)
+SECOND=$($PY manage.py seed_demo)
+echo "$FIRST"
+if [ "$FIRST" != "$SECOND" ]; then
+  echo "seed_demo is not idempotent: the second run reported $SECOND" >&2
+  exit 1
+fi
+SEEDED=$(date +%s)
 .venv/bin/celery -A config worker --loglevel WARNING --concurrency 1 --without-gossip --without-mingle \
   >"$TMP/worker.log" 2>&1 &
 WORKER=$!
+.venv/bin/celery -A config beat --loglevel INFO >"$TMP/beat.log" 2>&1 &
+BEAT=$!
 $PY manage.py shell -c "
 import time
 from cases.models import Heartbeat
 from cases.tasks import heartbeat
 heartbeat.delay('embedded-check')
-for _ in range(60):
-    if Heartbeat.objects.filter(name='embedded-check').exists():
-        print('embedded default OK: SQLite', 'WAL' if True else '', '+ filesystem broker; a real worker ran the task')
+deadline = time.monotonic() + 90
+while time.monotonic() < deadline:
+    names = set(Heartbeat.objects.values_list('name', flat=True))
+    if {'embedded-check', 'worker'} <= names:
+        print('embedded default OK: SQLite (WAL) + filesystem broker; a real worker ran a task, beat scheduled the heartbeat')
         break
     time.sleep(0.5)
 else:
-    raise SystemExit('the worker did not run the heartbeat task within 30 s')
-" || { cat "$TMP/worker.log"; exit 1; }
+    raise SystemExit(f'within 90 s the worker/beat did not write both heartbeats (have: {sorted(names)})')
+" || { echo "--- worker log"; cat "$TMP/worker.log"; echo "--- beat log"; cat "$TMP/beat.log"; exit 1; }
+grep -q "Sending due task heartbeat" "$TMP/beat.log" || { echo "beat did not log the heartbeat" >&2; exit 1; }
+echo "embedded check: migrate+seed×2 $((SEEDED - START)) s, worker+beat round trip $(($(date +%s) - SEEDED)) s"
