@@ -159,13 +159,10 @@ class CaseAdmin(ReadOnlyModelAdmin):
         "customer",
         "department",
         "channel",
-        "intent",
         "status",
         "priority",
         "assignee",
-        "value_at_stake",
         "sla_due_at",
-        "created_at",
     ]
     list_select_related = ["customer", "department", "assignee"]
     list_filter = ["status", "channel", "department", "priority", "intent"]

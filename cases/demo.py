@@ -592,7 +592,9 @@ def _open_case(rng: random.Random, *, world: CustomerWorld, department: Departme
     value = order.total if order else Decimal("0.00")
     if channel == Channel.SOCIAL and world.customer.social_handle:
         subject = subject.replace("@handle", world.customer.social_handle)
-    subject = subject.replace("@handle: ", "")
+    if subject.startswith("@handle: "):
+        rest = subject.removeprefix("@handle: ")
+        subject = rest[0].upper() + rest[1:]
     reasons, priority = _escalation_reasons(rng, value=value, department=department.slug, channel=channel)
     common = {
         "customer": world.customer,

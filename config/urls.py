@@ -7,6 +7,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from . import views
 
+admin.site.site_header = "Resolution Hub administration"
+admin.site.site_title = "Resolution Hub admin"
+admin.site.index_title = "Configuration and records"
+admin.site.enable_nav_sidebar = False  # the list pages need the width
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),

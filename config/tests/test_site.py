@@ -87,3 +87,18 @@ def test_login_page_signs_a_customer_in_and_sends_them_home(client, customer):
 def test_customers_cannot_open_the_queue_overview(client, customer):
     client.force_login(customer.user)
     assert client.get("/agent/queues/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_staff_pages_show_the_worker_heartbeat_in_the_footer(client, agent):
+    # Given a heartbeat written by the Celery task (as the worker does when beat schedules it)
+    from cases.tasks import heartbeat
+
+    client.force_login(agent)
+    before = client.get("/agent/queues/").content.decode()
+    heartbeat()
+    heartbeat()
+    # When a staff page renders / Then the footer shows it
+    after = client.get("/agent/queues/").content.decode()
+    assert "No worker heartbeat yet" in before
+    assert "Worker heartbeat" in after and "2 beats" in after
