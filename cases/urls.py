@@ -5,6 +5,7 @@ from . import console_views, views
 app_name = "cases"
 urlpatterns = [
     path("queues/", views.queue_overview, name="queues"),
+    path("heartbeat/", views.worker_heartbeat, name="heartbeat"),
     path("sla/", views.sla_report, name="sla-report"),
     path("refunds/", views.refunds_attention, name="refunds"),
     path("refunds/<int:refund_id>/retry/", views.refund_retry_view, name="refund-retry"),

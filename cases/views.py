@@ -105,3 +105,10 @@ def sla_report(request):
     }
     template = "cases/sla_report.html#sla-live" if request.htmx else "cases/sla_report.html"
     return render(request, template, context)
+
+
+@staff_required
+def worker_heartbeat(request):
+    """The staff footer's proof that a Celery worker runs what beat schedules (loaded by htmx, not on every page)."""
+    beat = Heartbeat.objects.filter(name="worker").first()
+    return render(request, "staff_base.html#heartbeat", {"beat": beat})

@@ -31,7 +31,7 @@ SEEDED=$(date +%s)
 WORKER=$!
 .venv/bin/celery -A config beat --loglevel INFO >"$TMP/beat.log" 2>&1 &
 BEAT=$!
-$PY manage.py shell -c "
+$PY manage.py shell -v 0 -c "
 import time
 from cases.models import Heartbeat
 from cases.tasks import heartbeat

@@ -77,7 +77,6 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "config.context_processors.worker_heartbeat",
             ],
             # {% partialdef %} everywhere without {% load partials %} (htmx fragments are partials of pages).
             "builtins": ["template_partials.templatetags.partials"],

@@ -90,15 +90,19 @@ def test_customers_cannot_open_the_queue_overview(client, customer):
 
 
 @pytest.mark.django_db
-def test_staff_pages_show_the_worker_heartbeat_in_the_footer(client, agent):
-    # Given a heartbeat written by the Celery task (as the worker does when beat schedules it)
+def test_the_staff_footer_shows_the_worker_heartbeat(client, supervisor, customer):
+    # Given a staff page, whose footer loads the heartbeat with htmx (no query on the page itself)
     from cases.tasks import heartbeat
 
-    client.force_login(agent)
-    before = client.get("/agent/queues/").content.decode()
+    client.force_login(supervisor)
+    assert 'hx-get="/agent/heartbeat/"' in client.get("/agent/refunds/").content.decode()
+    before = client.get("/agent/heartbeat/").content.decode()
+    # When the Celery task has run twice (as the worker does when beat schedules it)
     heartbeat()
     heartbeat()
-    # When a staff page renders / Then the footer shows it
-    after = client.get("/agent/queues/").content.decode()
+    after = client.get("/agent/heartbeat/").content.decode()
+    # Then the fragment says so; customers do not get it
     assert "No worker heartbeat yet" in before
-    assert "Worker heartbeat" in after and "2 beats" in after
+    assert "Worker heartbeat" in after and "2 beats" in after and "<html" not in after
+    client.force_login(customer.user)
+    assert client.get("/agent/heartbeat/").status_code == 403
