@@ -281,3 +281,13 @@ def test_bad_claim_input_gets_a_message_and_creates_nothing(carol_client, custom
     r = _claim_post(carol_client, **overrides)
     assert r.status_code == 200 and message in r.content.decode()
     assert not Case.objects.filter(customer=customer).exists()
+
+
+def test_open_case_shows_the_promise_in_the_departments_time_zone(carol_client, case):
+    from cases.services.sla import sla_promise_text
+
+    case.refresh_from_db()
+    promise = sla_promise_text(case=case)
+    assert promise.startswith("we will reply by") and ("EST" in promise or "EDT" in promise)
+    for url in (reverse("escalations:my_cases"), reverse("escalations:case_detail", args=[case.reference])):
+        assert promise[0].upper() + promise[1:] in carol_client.get(url).content.decode()
