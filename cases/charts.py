@@ -4,6 +4,7 @@ Each function returns a ``SafeString`` of one ``<svg>`` element with a ``<title>
 every label is HTML-escaped. Colours come from one palette that keeps neighbouring series distinguishable.
 """
 
+import math
 from decimal import Decimal
 
 from django.utils.html import escape
@@ -15,6 +16,17 @@ OK, BAD, PENDING = "#1e7a3a", "#b3261e", "#aab3bf"
 
 def _num(value) -> float:
     return float(value or 0)
+
+
+def _nice_step(raw: float) -> float:
+    """The smallest 1 / 2 / 2.5 / 5 × 10^k at or above ``raw`` (round axis ticks)."""
+    if raw <= 0:
+        return 1.0
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 2.5, 5, 10):
+        if factor * magnitude >= raw:
+            return factor * magnitude
+    return 10 * magnitude
 
 
 def _fmt(value) -> str:
@@ -95,7 +107,7 @@ def line_chart(
     """One polyline per series over the days; y axis from 0 to the maximum, 4 grid lines, a legend below."""
     left, right, top_pad, bottom = 56, 16, 12, 64
     plot_w, plot_h = width - left - right, height - top_pad - bottom
-    ymax = max([_num(v) for values in series.values() for v in values] + [1])
+    ymax = 4 * _nice_step(max([_num(v) for values in series.values() for v in values] + [1]) / 4)
     n = max(1, len(days) - 1)
     desc = "; ".join(f"{name}: total {_fmt(sum(_num(v) for v in values))}" for name, values in series.items())
     parts = [

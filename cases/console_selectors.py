@@ -279,34 +279,27 @@ def credit_anomalies(*, user, since: datetime, until: datetime) -> dict:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def sla_attainment_by_channel(*, user, since: datetime, now: datetime | None = None) -> list[dict]:
-    """First-response attainment per channel for cases created since ``since``.
-
-    hit: answered by the due time; missed: answered late, or still unanswered past the due time; open: not yet due.
-    (Computed from ``Case.first_response_at`` / ``first_response_due_at`` until the SLA issue's selector lands.)
-    """
+def sla_attainment_by_channel(*, user, since: datetime, until: datetime | None = None) -> list[dict]:
+    """First-response attainment per channel for cases created in ``[since, until)``, from the SLA engine's
+    ``sla_attainment`` selector (missed = a first-response breach was recorded; hit = answered without one)."""
     if not is_supervisor(user):
         return []
-    now = now or timezone.now()
-    answered_late = Q(first_response_at__gt=F("first_response_due_at"))
-    unanswered_overdue = Q(first_response_at__isnull=True, first_response_due_at__lt=now)
-    rows = (
-        Case.objects.filter(created_at__gte=since, first_response_due_at__isnull=False)
-        .values("channel")
-        .annotate(
-            hit=Count("id", filter=Q(first_response_at__lte=F("first_response_due_at"))),
-            missed=Count("id", filter=answered_late | unanswered_overdue),
-            total=Count("id"),
-        )
-        .order_by("channel")
-    )
-    out = []
-    for row in rows:
-        decided = row["hit"] + row["missed"]
-        row["open"] = row["total"] - decided
-        row["pct"] = round(100 * row["hit"] / decided, 1) if decided else None
-        out.append(row)
-    return out
+    from cases.models import SlaTarget
+    from cases.selectors_sla import sla_attainment
+
+    until = until or timezone.now() + timedelta(seconds=1)
+    return [
+        {
+            "channel": row["key"],
+            "label": row["label"],
+            "hit": row["hit"],
+            "missed": row["missed"],
+            "open": row["in_progress"],
+            "total": row["total"],
+            "pct": row["attainment"],
+        }
+        for row in sla_attainment(since=since, until=until, group_by="channel", target=SlaTarget.FIRST_RESPONSE)
+    ]
 
 
 def backlog_by_queue(*, user) -> list[dict]:
@@ -338,7 +331,7 @@ def credits_per_agent_over_time(*, user, since: datetime, until: datetime, top: 
     )
     days = []
     d = since.astimezone(UTC).date()
-    while d < until.astimezone(UTC).date() + timedelta(days=1) and len(days) < 366:
+    while datetime.combine(d, time.min, tzinfo=UTC) < until and len(days) < 366:
         days.append(d)
         d += timedelta(days=1)
     per_agent: dict[str, dict[date, Decimal]] = {}

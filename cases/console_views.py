@@ -26,7 +26,7 @@ from cases.console_forms import (
     RoleForm,
 )
 from cases.errors import ApplicationError
-from cases.models import Channel, GoodwillCredit
+from cases.models import GoodwillCredit
 from cases.selectors import case_get_for_agent
 from cases.services import credits as credit_services
 from cases.views import staff_required
@@ -301,10 +301,7 @@ def agent_role(request, agent_id: int):
 @supervisor_required
 def dashboard(request):
     since, until, days = _period(request, default_days=14)
-    channel_names = dict(Channel.choices)
     sla_rows = sel.sla_attainment_by_channel(user=request.user, since=since)
-    for row in sla_rows:
-        row["label"] = channel_names.get(row["channel"], row["channel"])
     backlog = sel.backlog_by_queue(user=request.user)
     over_time = sel.credits_per_agent_over_time(user=request.user, since=since, until=until)
     context = {
@@ -318,7 +315,11 @@ def dashboard(request):
             [(r["department__name"], r["open"]) for r in backlog], title="Open cases by queue"
         ),
         "credits_chart": charts.line_chart(
-            over_time["days"], over_time["series"], title=f"Approved credits per agent per day (USD), last {days} days"
+            over_time["days"],
+            over_time["series"],
+            title=f"Approved credits per agent per day (USD), last {days} days",
+            width=1100,
+            height=300,
         ),
         "pending_count": sel.approval_queue(user=request.user).count(),
         "section": "dashboard",

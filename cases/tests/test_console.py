@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from cases.models import AuditLog, GoodwillCredit, Role
+from cases.models import AuditLog, GoodwillCredit, Role, SlaRecord
 from cases.services.credits import credit_grant
 from cases.tests.factories import AgentFactory, CaseFactory, DepartmentFactory
 from customers.tests.factories import CustomerFactory
@@ -158,7 +158,17 @@ def test_dashboard_renders_inline_svg_charts(client, supervisor, department, age
         first_response_due_at=now - timedelta(minutes=5),
         first_response_at=now - timedelta(minutes=6),
     )
-    CaseFactory(department=department, channel="chat", first_response_due_at=now - timedelta(minutes=5))
+    late = CaseFactory(department=department, channel="chat", first_response_due_at=now - timedelta(minutes=5))
+    SlaRecord.objects.create(
+        case=late,
+        target="first_response",
+        level="breach",
+        due_at=late.first_response_due_at,
+        point_at=now,
+        department=department,
+        channel="chat",
+        priority=late.priority,
+    )  # what the SLA sweep records
     CaseFactory(department=department, channel="social", first_response_due_at=now + timedelta(minutes=30))
     make_credits(2, issuer=agent, department=department, amount="30.00")
     client.force_login(supervisor)
