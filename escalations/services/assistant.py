@@ -27,6 +27,7 @@ from escalations.services.common import (
     clean_text,
     copy_transcript,
     department_for,
+    department_hours_note,
     escalation_reasons,
     order_and_item,
     phone_e164,
@@ -123,6 +124,8 @@ def conversation_reply(*, conversation_id: int, customer: Customer, text: str) -
                 'Sure. Enter your phone number below and press "Call me now": your phone should ring within '
                 "60 seconds.",
             )
+        elif result.decision == ESCALATE:
+            _assistant_says(conversation, result.answer + department_hours_note(result.department))
         else:
             _assistant_says(conversation, result.answer)
     refunds = [_process(refund_id) for refund_id in refund_ids]

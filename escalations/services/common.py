@@ -42,6 +42,28 @@ def department_for(slug: str) -> Department:
     return dept
 
 
+def department_hours_note(slug: str, *, now=None) -> str:
+    """For a department with limited hours that is closed now: when it opens, in its own time zone."""
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    from cases.calendars import calendar_for, is_open, next_opening
+
+    dept = Department.objects.filter(slug=slug).prefetch_related("hours", "holidays").first()
+    if dept is None or dept.is_24_7:
+        return ""
+    now = now or timezone.now()
+    calendar = calendar_for(dept)
+    if is_open(calendar, now):
+        return ""
+    opens = next_opening(calendar, now).astimezone(ZoneInfo(dept.time_zone))
+    return (
+        f" {dept.name} is closed right now and opens {opens:%a %b %d, %H:%M} ({dept.time_zone}); your request "
+        "waits in their queue until then."
+    )
+
+
 def order_and_item(*, customer, reasons: list[dict]) -> tuple[Order | None, OrderItem | None]:
     for r in reasons or []:
         if r.get("code") == "order_in_view" and r.get("order_id"):

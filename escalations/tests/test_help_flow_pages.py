@@ -140,3 +140,19 @@ def test_staff_are_not_customers(client, agent, departments):
 
 def test_anonymous_visitors_are_sent_to_the_customer_sign_in(client):
     assert client.get("/help/")["Location"].startswith("/signin/")
+
+
+def test_a_closed_department_tells_the_customer_when_it_opens(client, chat, departments):
+    from datetime import UTC, datetime, time
+
+    import time_machine
+
+    from cases.models import BusinessHours
+
+    BusinessHours.objects.create(department=departments["ereader"], weekday=0, opens=time(9), closes=time(17))
+    # Sunday 2026-11-22 15:00 UTC: closed; opens Monday 09:00 in New York.
+    with time_machine.travel(datetime(2026, 11, 22, 15, 0, tzinfo=UTC), tick=False):
+        page = client.post(chat, {"text": "my kindle is broken and this is ridiculous!!"}, HTTP_HX_REQUEST="true")
+
+    text = page.content.decode()
+    assert "Ereader is closed right now and opens Mon Nov 23, 09:00 (America/New_York)" in text

@@ -219,3 +219,12 @@ def test_schema_documents_the_intake_endpoints(client):
     ):
         operation = paths[f"/api/v1/intake/{name}/"]["post"]
         assert {"201", "200", "400"} <= set(operation["responses"])
+
+
+def test_an_oversize_body_is_a_4xx_not_a_500(intake_client, customer, departments):
+    body = {"event_id": "big", "customer_id": customer.pk, "text": "x" * (2 * 1024 * 1024)}
+
+    response = intake_client.post(f"{BASE}/fraud-reports/", body, format="json")
+
+    assert 400 <= response.status_code < 500
+    assert Case.objects.count() == 0
