@@ -67,10 +67,12 @@ def _mask_passwords(text: str) -> str:
 
 
 def redact(text: str) -> str:
-    """Mask card numbers and passwords. Idempotent: ``redact(redact(x)) == redact(x)``."""
+    """Mask card numbers and passwords. Idempotent: ``redact(redact(x)) == redact(x)``.
+
+    NUL characters are dropped as well: PostgreSQL text cannot store them, and every stored text passes here."""
     if not text:
         return text
-    return _mask_passwords(_mask_cards(text))
+    return _mask_passwords(_mask_cards(text.replace("\x00", "")))
 
 
 class RedactingFilter(logging.Filter):

@@ -68,7 +68,7 @@ def test_redaction_is_idempotent(card, before, after):
     assert redact(once) == once
 
 
-@given(text=st.text(alphabet=st.characters(blacklist_categories=["Nd"]), max_size=200))
+@given(text=st.text(alphabet=st.characters(blacklist_categories=["Nd"], blacklist_characters="\x00"), max_size=200))
 def test_text_without_digits_or_password_words_is_untouched(text):
     if re.search(r"(?i)p(ass|w|in)|pwd", text):
         return
@@ -138,3 +138,17 @@ def test_log_lines_are_redacted():
 
     assert RedactingFilter().filter(record) is True
     assert "4111" not in record.getMessage() and CARD_MASK in record.getMessage()
+
+
+@pytest.mark.django_db
+def test_nul_characters_never_reach_postgresql(departments):
+    customer = CustomerFactory()
+    conversation = conversation_start(customer=customer)
+
+    conversation_reply(conversation_id=conversation.pk, customer=customer, text="where\x00 is my package")
+    case = case_create(
+        customer=customer, channel="chat", department=departments["general"], subject="a\x00b", first_message="c\x00d"
+    )
+
+    assert case.subject == "ab" and case.messages.get().body == "cd"
+    assert ConversationMessage.objects.filter(conversation=conversation, body="where is my package").exists()
