@@ -52,7 +52,7 @@ def refund_transition(refund: Refund, new_status: str, *, actor=None, data: dict
     refund.status = new_status
     for key, value in fields.items():
         setattr(refund, key, value)
-    refund.save()
+    refund.save(update_fields=["status", *fields, "updated_at"])
     payload = {"refund_id": refund.pk, "amount": str(refund.amount), "currency": refund.currency, **(data or {})}
     audit_record(action=f"refund.{new_status}", obj=refund, actor=actor, data={"from": old, **payload})
     if refund.case_id:

@@ -47,12 +47,16 @@ def subscription_charges_reconcile(*, batch_size: int | None = None, max_batches
     """Request a refund for every charge after cancellation. Returns how many refunds were requested."""
     batch_size = batch_size or settings.RH.get("REFUND_RECONCILE_BATCH", 500)
     total = 0
+    after = None  # keyset: (charged_at, id) of the last charge handled by this run, so batches never rescan
     for _ in range(max_batches):
         with transaction.atomic():
+            pending = charges_after_cancellation()
+            if after is not None:
+                pending = pending.filter(Q(charged_at__gt=after[0]) | Q(charged_at=after[0], id__gt=after[1]))
             charges = list(
-                charges_after_cancellation()
-                .select_related("subscription__customer")
-                .select_for_update(skip_locked=True, of=("self",))[:batch_size]
+                pending.select_related("subscription__customer").select_for_update(skip_locked=True, of=("self",))[
+                    :batch_size
+                ]
             )
             for charge in charges:
                 subscription = charge.subscription
@@ -68,6 +72,7 @@ def subscription_charges_reconcile(*, batch_size: int | None = None, max_batches
         total += len(charges)
         if len(charges) < batch_size:
             break
+        after = (charges[-1].charged_at, charges[-1].pk)
     return total
 
 
