@@ -161,7 +161,7 @@ def main() -> None:
     print(json.dumps(meta), flush=True)
     worker = start_worker(args.concurrency)
     try:
-        run_noop(r, 200)  # warm-up: worker up and connected
+        run_noop(r, 200)  # warm-up: worker up and connected (not reported)
         noops = []
         for _ in range(args.repeat):
             noops.append(run_noop(r, args.noop))
@@ -172,6 +172,8 @@ def main() -> None:
             print(json.dumps(refunds[-1]), flush=True)
     finally:
         stop_worker(worker)
+    if not noops or not refunds:
+        return
     noop_med = statistics.median(x["per_s"] for x in noops)
     ref_med = statistics.median(x["per_s"] for x in refunds)
     sweep_med = statistics.median(x["sweep_per_s"] for x in refunds)
