@@ -186,6 +186,15 @@ BRANDS = ["Visa", "Mastercard", "Amex", "Discover"]
 PRIME_MONTHLY = Decimal("14.99")
 
 CHANNELS = [c for c, _ in Channel.choices]
+# Rough first-response targets (the seed's numbers) used only to make waiting times believable.
+FIRST_RESPONSE_TARGET = {
+    Channel.CHAT: timedelta(minutes=3),
+    Channel.CALLBACK: timedelta(minutes=1),
+    Channel.SOCIAL: timedelta(minutes=60),
+    Channel.PHONE: timedelta(minutes=10),
+    Channel.EMAIL: timedelta(hours=16),
+    Channel.WEB: timedelta(hours=4),
+}
 # Per department: (intent, subject, what the customer wrote, kind of order it is about)
 SCENARIOS = {
     "general": [
@@ -611,7 +620,10 @@ def _open_case(rng: random.Random, *, world: CustomerWorld, department: Departme
     }
     if channel == Channel.CALLBACK:
         return callback_request(phone=world.customer.phone or "+14155550123", **common)
-    return case_create(channel=channel, now=now - timedelta(minutes=rng.randint(1, 240)), **common)
+    # Most cases arrived well inside their first-response target, a few are already late (a queue, not a fire).
+    target = FIRST_RESPONSE_TARGET[channel]
+    waited = target * (rng.uniform(1.2, 3.0) if rng.random() < 0.15 else rng.uniform(0.05, 0.8))
+    return case_create(channel=channel, now=now - waited, **common)
 
 
 def seed_carol(departments: dict[str, Department], *, now: datetime) -> None:
