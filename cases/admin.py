@@ -388,3 +388,12 @@ class SlaRecordAdmin(ReadOnlyModelAdmin):
     list_select_related = ["case", "department"]
     list_filter = ["level", "target", "channel", "department"]
     date_hierarchy = "point_at"
+
+
+@admin.register(models.CaseViewer)
+class CaseViewerAdmin(ReadOnlyModelAdmin):
+    """Who had a case open in the workspace (collision warning); written by the workspace poll only."""
+
+    list_display = ["case", "user", "last_seen_at"]
+    list_select_related = ["case", "user"]
+    search_fields = ["case__reference", "user__username"]

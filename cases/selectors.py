@@ -68,3 +68,126 @@ def case_public_messages(*, case: Case, after_id: int = 0, limit: int = 200) -> 
         .order_by("-id")[:limit]
     )
     return list(reversed(qs))
+
+
+# --- Queue board and workspace (fixed query counts; pinned in tests) -------------------------------------------
+
+
+def queue_waiting(*, user, limit: int = 50) -> list[Case]:
+    """The head of the visible queues, in take-next order (priority, SLA due, queue time)."""
+    return list(
+        cases_visible_to_agent(user=user)
+        .filter(status=Case.Status.NEW)
+        .select_related("customer", "department")
+        .order_by("priority", "sla_due_at", "queued_at", "id")[:limit]
+    )
+
+
+def cases_held_by(*, user) -> list[Case]:
+    return list(
+        Case.objects.filter(assignee=user, status__in=(Case.Status.ASSIGNED, Case.Status.WAITING_CUSTOMER))
+        .select_related("customer", "department", "callback")
+        .order_by("priority", "sla_due_at", "id")
+    )
+
+
+def agents_board(*, user) -> list[AgentProfile]:
+    """Associates of the viewer's departments (everyone for supervisors) with their presence and open load."""
+    profile = agent_profile_of(user)
+    if profile is None:
+        return []
+    held = Q(user__assigned_cases__status__in=(Case.Status.ASSIGNED, Case.Status.WAITING_CUSTOMER))
+    qs = AgentProfile.objects.select_related("user").annotate(
+        chats=Count("user__assigned_cases", filter=held & Q(user__assigned_cases__channel="chat")),
+        calls=Count("user__assigned_cases", filter=held & Q(user__assigned_cases__channel__in=("callback", "phone"))),
+        socials=Count("user__assigned_cases", filter=held & Q(user__assigned_cases__channel="social")),
+    )
+    if not profile.is_supervisor:
+        qs = qs.filter(departments__in=profile.departments.all()).distinct()
+    return list(qs.order_by("presence", "user__username"))
+
+
+def callback_offers_for(*, user) -> list:
+    from cases.models import Callback
+
+    return list(
+        Callback.objects.filter(
+            offered_to=user, status__in=(Callback.Status.OFFERED, Callback.Status.DIALING), case__assignee=user
+        )
+        .select_related("case", "case__customer", "case__department")
+        .order_by("requested_at")
+    )
+
+
+def workspace_data(*, case: Case, user) -> dict:
+    """Everything the case workspace shows, with a fixed number of queries whatever the history length."""
+    from django.db.models import Prefetch
+
+    from cases.models import Callback, CallbackAttempt, GoodwillCredit, Macro, Refund
+    from customers.models import CarrierScan, Order, Shipment
+
+    customer = case.customer
+    orders = list(
+        Order.objects.filter(customer=customer)
+        .select_related("shipping_address")
+        .prefetch_related(
+            "items",
+            Prefetch(
+                "shipments",
+                queryset=Shipment.objects.prefetch_related(
+                    Prefetch("scans", queryset=CarrierScan.objects.order_by("occurred_at"))
+                ),
+            ),
+        )
+        .order_by("-placed_at")[:20]
+    )
+    subscriptions = list(customer.subscriptions.prefetch_related("charges").order_by("-started_at"))
+    messages = list(case.messages.select_related("author").order_by("id"))
+    events = list(case.events.select_related("actor").order_by("-id")[:100])
+    earlier = list(
+        Case.objects.filter(customer=customer)
+        .exclude(pk=case.pk)
+        .select_related("department")
+        .order_by("-created_at")[:10]
+    )
+    refunds = list(Refund.objects.filter(customer=customer).select_related("order_item").order_by("-created_at")[:20])
+    credits = list(
+        GoodwillCredit.objects.filter(customer=customer).select_related("issued_by").order_by("-created_at")[:20]
+    )
+    macros = list(Macro.objects.filter(Q(department__isnull=True) | Q(department=case.department_id), is_active=True))
+    callback = (
+        Callback.objects.filter(case=case)
+        .prefetch_related(Prefetch("dial_attempts", queryset=CallbackAttempt.objects.select_related("agent")))
+        .first()
+    )
+    viewers = case_viewers(case=case, exclude_user=user)
+    return {
+        "orders": orders,
+        "subscriptions": subscriptions,
+        "chat_messages": messages,
+        "events": events,
+        "earlier_cases": earlier,
+        "refunds": refunds,
+        "credits": credits,
+        "macros": macros,
+        "callback": callback,
+        "viewers": viewers,
+        "last_id": messages[-1].pk if messages else 0,
+    }
+
+
+def case_viewers(*, case: Case, exclude_user=None) -> list:
+    from django.utils import timezone
+
+    from cases.models import CaseViewer
+    from cases.services.workspace import VIEWER_TTL
+
+    qs = CaseViewer.objects.filter(case=case, last_seen_at__gte=timezone.now() - VIEWER_TTL).select_related("user")
+    if exclude_user is not None:
+        qs = qs.exclude(user=exclude_user)
+    return [v.user for v in qs]
+
+
+def case_messages_after(*, case: Case, after_id: int) -> list[Message]:
+    """Agent view of the conversation (notes included) after a message id: the workspace chat poll."""
+    return list(case.messages.filter(id__gt=after_id).select_related("author").order_by("id")[:200])

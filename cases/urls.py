@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import console_views, views
+from . import console_views, views, views_workspace
 
 app_name = "cases"
 urlpatterns = [
@@ -25,4 +25,11 @@ urlpatterns = [
     path(
         "cases/<int:case_id>/credits/<int:credit_id>/reverse", console_views.credit_reverse, name="case_credit_reverse"
     ),
+    path("queues/take-next/", views.take_next, name="take_next"),
+    path("presence/", views.presence, name="presence"),
+    path("cases/<str:reference>/", views_workspace.workspace, name="workspace"),
+    path("cases/<str:reference>/poll/", views_workspace.workspace_poll, name="workspace_poll"),
+    path("cases/<str:reference>/reply/", views_workspace.workspace_reply, name="workspace_reply"),
+    path("cases/<str:reference>/macro/", views_workspace.macro_fill, name="macro_fill"),
+    path("cases/<str:reference>/do/<slug:action>/", views_workspace.case_action, name="case_action"),
 ]

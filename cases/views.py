@@ -5,13 +5,16 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from cases import selectors
 from cases.errors import ApplicationError
-from cases.models import Heartbeat, Role
+from cases.models import AgentProfile, Channel, Heartbeat, Role
+from cases.services.queue import agent_load, agent_set_presence, case_take_next
 from cases.services.refunds.supervision import refund_retry, refunds_needing_attention
 
 
@@ -29,20 +32,62 @@ def staff_required(view):
     return wrapper
 
 
-@staff_required
-def queue_overview(request):
+def _board_context(request) -> dict:
     rows = selectors.queue_overview(user=request.user)
     now = timezone.now()
     for row in rows:
         row["oldest_wait"] = now - row["oldest"] if row["oldest"] else None
-    context = {
+    profile = selectors.agent_profile_of(request.user)
+    load = agent_load(user_id=request.user.pk)
+    return {
         "rows": rows,
         "total_waiting": sum(r["waiting"] for r in rows),
+        "waiting": selectors.queue_waiting(user=request.user),
+        "mine": selectors.cases_held_by(user=request.user),
+        "agents": selectors.agents_board(user=request.user),
+        "offers": selectors.callback_offers_for(user=request.user),
+        "profile": profile,
+        "load": load,
+        "presence_choices": AgentProfile.Presence.choices,
+        "channels": [(Channel.CHAT, "Chat"), (Channel.CALLBACK, "Callback"), (Channel.SOCIAL, "Social")],
         "heartbeat": Heartbeat.objects.filter(name="worker").first(),
         "now": now,
     }
-    template = "cases/queue_overview.html#overview" if request.htmx else "cases/queue_overview.html"
-    return render(request, template, context)
+
+
+@staff_required
+def queue_overview(request):
+    """The queue board: depths and waits per department × channel, the head of the queue, my cases, agent states
+    and callback offers. The live part refreshes itself every 3 s (htmx polling of the ``board`` partial)."""
+    template = "cases/queue_overview.html#board" if request.htmx else "cases/queue_overview.html"
+    return render(request, template, _board_context(request))
+
+
+@staff_required
+@require_POST
+def take_next(request):
+    try:
+        case = case_take_next(user=request.user, channel=request.POST.get("channel") or None)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("cases:queues")
+    messages.success(request, f"You took {case.reference}.")
+    url = reverse("cases:workspace", kwargs={"reference": case.reference})
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+@staff_required
+@require_POST
+def presence(request):
+    try:
+        agent_set_presence(user=request.user, presence=request.POST.get("presence", ""))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("cases:queues")
 
 
 def supervisor_required(view):

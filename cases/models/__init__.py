@@ -20,6 +20,7 @@ from .money import CreditLimit, DeliveryDispute, GoodwillCredit, Refund
 from .payments import SandboxPayout
 from .sla import SlaPolicy, SlaRecord, SlaTarget
 from .system import Heartbeat
+from .workspace import CaseViewer
 
 __all__ = [
     "AgentProfile",
@@ -31,6 +32,7 @@ __all__ = [
     "CallbackAttempt",
     "Case",
     "CaseEvent",
+    "CaseViewer",
     "Channel",
     "CreditLimit",
     "DeliveryDispute",

@@ -1,0 +1,194 @@
+"""What an associate does to a case from the workspace: transfer, escalate, merge, wait on the customer,
+resolve, reopen; macros; who is viewing. Every status change goes through ``case_transition`` under a lock."""
+
+import string
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from cases.errors import ApplicationError, Conflict, NotAllowed
+from cases.models import AgentProfile, Case, CaseEvent, CaseViewer, Department, Macro, Notification, Priority
+from cases.services.cases import case_event_record, case_transition
+from cases.services.notifications import notification_send
+
+VIEWER_TTL = timedelta(seconds=20)
+SOCIAL_DEPARTMENT = "social"
+
+
+def _lock(case_id: int) -> Case:
+    try:
+        return Case.objects.select_for_update(no_key=True).select_related("customer", "department").get(pk=case_id)
+    except Case.DoesNotExist:
+        raise ApplicationError("No such case.", code="not_found") from None
+
+
+def _is_supervisor(user) -> bool:
+    return AgentProfile.objects.filter(user_id=user.pk, role="supervisor").exists()
+
+
+def _require_holder(case: Case, actor) -> None:
+    if case.assignee_id == actor.pk or _is_supervisor(actor):
+        return
+    raise NotAllowed(f"You do not hold {case.reference}. Take it first.", code="not_assignee")
+
+
+@transaction.atomic
+def case_transfer(*, case_id: int, department_id: int, actor, note: str = "") -> Case:
+    """Send the case to another department's queue (it waits there for someone who works that department)."""
+    case = _lock(case_id)
+    _require_holder(case, actor)
+    if not case.is_open:
+        raise Conflict(f"{case.reference} is {case.get_status_display().lower()}; reopen it first.", code="closed")
+    target = Department.objects.filter(pk=department_id).first()
+    if target is None:
+        raise ApplicationError("Choose a department.", fields={"department": ["Not a valid choice."]})
+    if target.pk == case.department_id:
+        raise ApplicationError(
+            f"{case.reference} is already in {target.name}.", fields={"department": ["Same department."]}
+        )
+    old = case.department
+    case.department = target
+    if case.status == Case.Status.NEW:
+        case.queued_at = timezone.now()
+        case.save(update_fields=["department", "queued_at", "updated_at"])
+        from cases.services.sla import sla_recompute
+
+        sla_recompute(case=case, now=case.queued_at)
+    else:
+        case_transition(case=case, new_status=Case.Status.NEW, actor=actor, data={"why": "transferred"})
+    case_event_record(
+        case=case,
+        type=CaseEvent.Type.TRANSFERRED,
+        actor=actor,
+        old=old.slug,
+        new=target.slug,
+        data={"note": note[:300]},
+        public=False,
+    )
+    return case
+
+
+@transaction.atomic
+def case_escalate(*, case_id: int, to: str, actor, note: str = "") -> Case:
+    """``to="supervisor"``: raise the priority and flag it for supervisors (the holder keeps it);
+    ``to="social"``: hand it to social care (higher clearance) at high priority."""
+    if to not in ("supervisor", "social"):
+        raise ApplicationError("Escalate to a supervisor or to social care.", fields={"to": ["Not a valid choice."]})
+    case = _lock(case_id)
+    _require_holder(case, actor)
+    if not case.is_open:
+        raise Conflict(f"{case.reference} is {case.get_status_display().lower()}; reopen it first.", code="closed")
+    old_priority = case.priority
+    case.priority = min(case.priority, Priority.HIGH)
+    case.escalation_reasons = [
+        *case.escalation_reasons,
+        {
+            "code": f"escalated_to_{to}",
+            "by": actor.get_username(),
+            "note": note[:300],
+            "at": timezone.now().isoformat(),
+        },
+    ]
+    case.save(update_fields=["priority", "escalation_reasons", "updated_at"])
+    case_event_record(
+        case=case, type=CaseEvent.Type.ESCALATED, actor=actor, old=str(old_priority), new=to, data={"note": note[:300]}
+    )
+    if to == "social":
+        social = Department.objects.filter(slug=SOCIAL_DEPARTMENT).first()
+        if social is None:
+            raise ApplicationError("There is no social care department configured.", code="no_social")
+        if social.pk != case.department_id:
+            case_transfer(case_id=case.pk, department_id=social.pk, actor=actor, note=note or "escalated to social")
+            case.refresh_from_db()
+    return case
+
+
+@transaction.atomic
+def case_merge(*, case_id: int, into_reference: str, actor) -> Case:
+    """Merge a duplicate into another open case of the same customer. The duplicate becomes MERGED."""
+    case = _lock(case_id)
+    _require_holder(case, actor)
+    into_reference = (into_reference or "").strip().upper()
+    target = Case.objects.select_for_update(no_key=True).filter(reference=into_reference).first()
+    if target is None:
+        raise ApplicationError(f"No case {into_reference or '(blank)'}.", fields={"into": ["No such case."]})
+    if target.pk == case.pk:
+        raise ApplicationError("A case cannot be merged into itself.", fields={"into": ["Same case."]})
+    if target.customer_id != case.customer_id:
+        raise ApplicationError("Only cases of the same customer can be merged.", fields={"into": ["Other customer."]})
+    if not target.is_open:
+        raise Conflict(f"{target.reference} is not open.", code="target_closed")
+    case.merged_into = target
+    case_transition(case=case, new_status=Case.Status.MERGED, actor=actor, data={"into": target.reference})
+    case_event_record(case=case, type=CaseEvent.Type.MERGED, actor=actor, new=target.reference, public=True)
+    case_event_record(case=target, type=CaseEvent.Type.MERGED, actor=actor, old=case.reference, data={"from": case.pk})
+    return case
+
+
+@transaction.atomic
+def case_wait_on_customer(*, case_id: int, actor) -> Case:
+    case = _lock(case_id)
+    _require_holder(case, actor)
+    return case_transition(case=case, new_status=Case.Status.WAITING_CUSTOMER, actor=actor)
+
+
+@transaction.atomic
+def case_resolve(*, case_id: int, reason: str, actor, note: str = "") -> Case:
+    if reason not in Case.ResolutionReason.values:
+        raise ApplicationError("Choose a resolution reason.", fields={"reason": ["Not a valid choice."]})
+    case = _lock(case_id)
+    _require_holder(case, actor)
+    case.resolution_reason = reason
+    case_transition(case=case, new_status=Case.Status.RESOLVED, actor=actor, data={"reason": reason, "note": note})
+    notification_send(
+        customer=case.customer,
+        case=case,
+        kind=Notification.Kind.RESOLVED,
+        title=f"Case {case.reference} resolved",
+        body=f"{Case.ResolutionReason(reason).label}. Reply within 7 days to reopen it.",
+    )
+    return case
+
+
+@transaction.atomic
+def case_reopen(*, case_id: int, actor) -> Case:
+    case = _lock(case_id)
+    if not _is_supervisor(actor) and case.assignee_id not in (None, actor.pk):
+        raise NotAllowed(f"You do not hold {case.reference}.", code="not_assignee")
+    case.resolution_reason = ""
+    case.resolved_at = None
+    case_transition(case=case, new_status=Case.Status.NEW, actor=actor, data={"why": "reopened"})
+    case_event_record(case=case, type=CaseEvent.Type.REOPENED, actor=actor, public=True)
+    return case
+
+
+class _Placeholders(dict):
+    def __missing__(self, key):
+        return "{" + key + "}"
+
+
+def macro_render(*, macro: Macro, case: Case, agent) -> str:
+    """Fill a canned reply's placeholders. Unknown placeholders are left as typed so the associate sees them."""
+    values = _Placeholders(
+        customer_name=case.customer.name.split(" ")[0] if case.customer.name else "there",
+        case_reference=case.reference or "",
+        agent_name=agent.first_name or agent.get_username(),
+        order_number=case.order.number if case.order_id else "",
+        department=case.department.name,
+    )
+    try:
+        return string.Formatter().vformat(macro.body, (), values)
+    except (ValueError, IndexError):
+        return macro.body
+
+
+def case_viewer_touch(*, case: Case, user, now: datetime | None = None) -> None:
+    """Record that ``user`` has the case open (one upsert, no lock): the collision line reads the last 20 s."""
+    now = now or timezone.now()
+    CaseViewer.objects.bulk_create(
+        [CaseViewer(case=case, user=user, last_seen_at=now)],
+        update_conflicts=True,
+        unique_fields=["case", "user"],
+        update_fields=["last_seen_at"],
+    )

@@ -1,0 +1,198 @@
+"""Queue board and case workspace pages: fixed query counts, actions, bad input handled on the page."""
+
+import pytest
+from django.urls import reverse
+
+from cases.models import Case, CaseEvent, Macro, Message
+from cases.services.messages import message_post
+from cases.services.queue import case_take_next
+from cases.services.workspace import (
+    case_escalate,
+    case_merge,
+    case_resolve,
+    case_transfer,
+    case_wait_on_customer,
+    macro_render,
+)
+from cases.tests.factories import AgentFactory, CaseFactory, DepartmentFactory
+from customers.tests.factories import (
+    CarrierScanFactory,
+    CustomerFactory,
+    OrderFactory,
+    OrderItemFactory,
+    ShipmentFactory,
+    SubscriptionChargeFactory,
+    SubscriptionFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _fill_queue(department, n):
+    for _ in range(n):
+        CaseFactory(department=department)
+
+
+@pytest.mark.parametrize("rows", [10, 100])
+def test_queue_board_uses_a_fixed_number_of_queries(client, agent, department, django_assert_num_queries, rows):
+    # given a queue of `rows` cases, some of them held by associates
+    _fill_queue(department, rows)
+    for i in range(3):
+        AgentFactory(user__username=f"peer{i}", departments=[department])
+    case_take_next(user=agent)
+    client.force_login(agent)
+    # then the board costs the same whatever the number of rows
+    with django_assert_num_queries(10):
+        response = client.get(reverse("cases:queues"))
+    assert response.status_code == 200
+    assert f"<strong>{rows - 1}</strong> cases waiting".encode() in response.content
+
+
+def _rich_case(department, agent, rows):
+    customer = CustomerFactory()
+    for i in range(rows // 10):
+        order = OrderFactory(customer=customer)
+        OrderItemFactory(order=order)
+        shipment = ShipmentFactory(order=order)
+        CarrierScanFactory(shipment=shipment)
+        CarrierScanFactory(shipment=shipment, kind="delivered", latitude="47.6100", longitude="-122.3300")
+    sub = SubscriptionFactory(customer=customer)
+    for _ in range(3):
+        SubscriptionChargeFactory(subscription=sub)
+    for _ in range(3):
+        CaseFactory(customer=customer, department=department)
+    case = CaseFactory(customer=customer, department=department, status="assigned", assignee=agent)
+    for i in range(rows):
+        Message.objects.create(case=case, kind="customer" if i % 2 else "agent", body=f"m{i}", author=agent)
+        CaseEvent.objects.create(case=case, type="message", actor=agent)
+    Macro.objects.create(title="Hello", body="Hi {customer_name}")
+    return case
+
+
+@pytest.mark.parametrize("rows", [10, 100])
+def test_workspace_uses_a_fixed_number_of_queries(client, agent, department, django_assert_num_queries, rows):
+    case = _rich_case(department, agent, rows)
+    client.force_login(agent)
+    with django_assert_num_queries(21):
+        response = client.get(reverse("cases:workspace", kwargs={"reference": case.reference}))
+    assert response.status_code == 200
+    assert b"m%d" % (rows - 1) in response.content
+    assert b"m from the address" in response.content
+
+
+def test_reply_to_a_case_you_do_not_hold_is_refused_with_a_message(client, agent, department):
+    bob = AgentFactory(user__username="bob", departments=[department]).user
+    case = CaseFactory(department=department, status="assigned", assignee=bob)
+    client.force_login(agent)
+    url = reverse("cases:workspace_reply", kwargs={"reference": case.reference})
+    response = client.post(url, {"body": "Hi!", "kind": "agent"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert b"Take the case before replying" in response.content
+    assert not case.messages.exists()
+    # an internal note is fine for anyone who sees the case
+    client.post(url, {"body": "FYI checked GPS", "kind": "note"}, headers={"HX-Request": "true"})
+    assert list(case.messages.values_list("kind", flat=True)) == ["note"]
+
+
+def test_disallowed_transition_shows_a_message_and_changes_nothing(client, agent, department):
+    case = CaseFactory(department=department, status="assigned", assignee=agent)
+    client.force_login(agent)
+    client.post(reverse("cases:case_action", kwargs={"reference": case.reference, "action": "wait"}))
+    # waiting → waiting is not a transition
+    response = client.post(
+        reverse("cases:case_action", kwargs={"reference": case.reference, "action": "wait"}), follow=True
+    )
+    assert b"cannot become" in response.content
+    case.refresh_from_db()
+    assert case.status == Case.Status.WAITING_CUSTOMER
+    assert case.events.filter(type="status_changed").count() == 1
+
+
+def test_take_next_over_capacity_from_the_board_shows_a_message(client, agent, department):
+    agent.agent.capacity_chat = 0
+    agent.agent.save()
+    CaseFactory(department=department)
+    client.force_login(agent)
+    response = client.post(reverse("cases:take_next"), {"channel": "chat"}, follow=True)
+    assert b"at capacity" in response.content
+    assert Case.objects.filter(status="new").count() == 1
+
+
+def test_take_next_opens_the_workspace(client, agent, department):
+    case = CaseFactory(department=department)
+    client.force_login(agent)
+    response = client.post(reverse("cases:take_next"))
+    assert response.status_code == 302 and response["Location"].endswith(f"/agent/cases/{case.reference}/")
+
+
+def test_resolve_needs_a_reason_and_notifies_the_customer(agent, department):
+    case = CaseFactory(department=department, status="assigned", assignee=agent)
+    with pytest.raises(Exception, match="resolution reason"):
+        case_resolve(case_id=case.pk, reason="", actor=agent)
+    case_resolve(case_id=case.pk, reason="answered", actor=agent)
+    case.refresh_from_db()
+    assert case.status == "resolved" and case.resolution_reason == "answered"
+    assert case.notifications.filter(kind="resolved").exists()
+
+
+def test_transfer_puts_the_case_in_the_other_queue(agent, department):
+    pharmacy = DepartmentFactory(slug="pharmacy")
+    case = CaseFactory(department=department, status="assigned", assignee=agent)
+    case_transfer(case_id=case.pk, department_id=pharmacy.pk, actor=agent)
+    case.refresh_from_db()
+    assert (case.department, case.status, case.assignee) == (pharmacy, "new", None)
+    assert case.events.filter(type="transferred", old_value="general", new_value="pharmacy").exists()
+
+
+def test_escalate_to_social_care_moves_it_at_high_priority(agent, department):
+    social = DepartmentFactory(slug="social")
+    case = CaseFactory(department=department, status="assigned", assignee=agent)
+    case_escalate(case_id=case.pk, to="social", actor=agent, note="platform-wide error")
+    case.refresh_from_db()
+    assert case.department == social and case.priority == 2 and case.status == "new"
+    assert case.escalation_reasons[-1]["code"] == "escalated_to_social"
+
+
+def test_merge_only_same_customer(agent, department):
+    case = CaseFactory(department=department, status="assigned", assignee=agent)
+    other_customer = CaseFactory(department=department)
+    with pytest.raises(Exception, match="same customer"):
+        case_merge(case_id=case.pk, into_reference=other_customer.reference, actor=agent)
+    twin = CaseFactory(department=department, customer=case.customer)
+    case_merge(case_id=case.pk, into_reference=twin.reference, actor=agent)
+    case.refresh_from_db()
+    assert case.status == "merged" and case.merged_into == twin
+
+
+def test_waiting_on_customer_pauses_and_their_reply_resumes(agent, department):
+    case = CaseFactory(department=department, status="assigned", assignee=agent)
+    case_wait_on_customer(case_id=case.pk, actor=agent)
+    case.refresh_from_db()
+    assert case.sla_paused_at is not None
+    message_post(case_id=case.pk, kind="customer", body="Here is the photo", author=case.customer.user)
+    case.refresh_from_db()
+    assert case.status == "assigned" and case.sla_paused_at is None
+
+
+def test_macro_placeholders_are_filled(agent, department):
+    case = CaseFactory(department=department, customer=CustomerFactory(name="Carol King"))
+    macro = Macro(title="t", body="Hi {customer_name}, {agent_name} here about {case_reference}. {unknown}")
+    text = macro_render(macro=macro, case=case, agent=agent)
+    assert text == f"Hi Carol, {agent.first_name} here about {case.reference}. {{unknown}}"
+
+
+def test_collision_shows_who_else_is_viewing(client, agent, supervisor, department):
+    case = CaseFactory(department=department)
+    client.force_login(supervisor)
+    client.get(reverse("cases:workspace", kwargs={"reference": case.reference}))
+    client.force_login(agent)
+    html = client.get(
+        reverse("cases:workspace_poll", kwargs={"reference": case.reference}), headers={"HX-Request": "true"}
+    ).content.decode()
+    assert "Also viewing" in html and "sam" in html
+
+
+def test_customers_cannot_open_the_workspace(client, customer, department):
+    case = CaseFactory(department=department, customer=customer)
+    client.force_login(customer.user)
+    assert client.get(reverse("cases:workspace", kwargs={"reference": case.reference})).status_code == 403

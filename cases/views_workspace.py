@@ -1,0 +1,154 @@
+"""The case workspace: one page per case, a live conversation panel (htmx polling), action forms.
+Thin: every write is one service call; every read goes through the agent gate."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from cases import selectors
+from cases.errors import ApplicationError
+from cases.models import Case, Department, Macro, Message
+from cases.services import workspace as ws
+from cases.services.callbacks import callback_dial, callback_record_outcome
+from cases.services.messages import message_post
+from cases.services.queue import case_assign, case_release
+from cases.views import staff_required
+
+TEMPLATE = "cases/workspace.html"
+
+
+def _case(request, reference: str) -> Case:
+    return selectors.case_get_for_agent(user=request.user, reference=reference)
+
+
+@staff_required
+@require_GET
+def workspace(request, reference: str):
+    case = _case(request, reference)
+    ws.case_viewer_touch(case=case, user=request.user)
+    context = {
+        "case": case,
+        **selectors.workspace_data(case=case, user=request.user),
+        "departments": Department.objects.exclude(pk=case.department_id),
+        "reasons": Case.ResolutionReason.choices,
+        "is_holder": case.assignee_id == request.user.pk,
+        "profile": selectors.agent_profile_of(request.user),
+        "assignable": selectors.agents_board(user=request.user),
+    }
+    return render(request, TEMPLATE, context)
+
+
+@staff_required
+@require_GET
+def workspace_poll(request, reference: str):
+    """New messages after ``?after=<id>`` (appended out of band), the status header and who else is viewing."""
+    case = _case(request, reference)
+    ws.case_viewer_touch(case=case, user=request.user)
+    try:
+        after = max(0, int(request.GET.get("after", "0")))
+    except ValueError:
+        after = 0
+    new = selectors.case_messages_after(case=case, after_id=after)
+    context = {
+        "case": case,
+        "chat_messages": new,
+        "last_id": new[-1].pk if new else after,
+        "viewers": selectors.case_viewers(case=case, exclude_user=request.user),
+        "is_holder": case.assignee_id == request.user.pk,
+    }
+    return render(request, f"{TEMPLATE}#poll", context)
+
+
+@staff_required
+@require_POST
+def workspace_reply(request, reference: str):
+    """Reply to the customer (only the holder) or add an internal note (anyone who sees the case)."""
+    case = _case(request, reference)
+    kind = Message.Kind.NOTE if request.POST.get("kind") == "note" else Message.Kind.AGENT
+    error = ""
+    try:
+        message_post(case_id=case.pk, kind=kind, body=request.POST.get("body", ""), author=request.user)
+    except ApplicationError as exc:
+        error = exc.message
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        return redirect("cases:workspace", reference=case.reference)
+    context = {"case": case, "error": error, "draft": request.POST.get("body", "") if error else "", "kind": kind}
+    response = render(request, f"{TEMPLATE}#reply_form", context)
+    if not error:
+        response["HX-Trigger"] = "chat-refresh"
+    return response
+
+
+@staff_required
+@require_GET
+def macro_fill(request, reference: str):
+    case = _case(request, reference)
+    macro = Macro.objects.filter(pk=request.GET.get("macro") or 0, is_active=True).first()
+    draft = ws.macro_render(macro=macro, case=case, agent=request.user) if macro else ""
+    return render(request, f"{TEMPLATE}#reply_form", {"case": case, "draft": draft, "kind": "agent"})
+
+
+def _dispatch(action: str, case: Case, post, user):
+    if action == "transfer":
+        return ws.case_transfer(
+            case_id=case.pk, department_id=int(post.get("department") or 0), actor=user, note=post.get("note", "")
+        )
+    if action == "escalate":
+        return ws.case_escalate(case_id=case.pk, to=post.get("to", ""), actor=user, note=post.get("note", ""))
+    if action == "merge":
+        return ws.case_merge(case_id=case.pk, into_reference=post.get("into", ""), actor=user)
+    if action == "wait":
+        return ws.case_wait_on_customer(case_id=case.pk, actor=user)
+    if action == "resolve":
+        return ws.case_resolve(case_id=case.pk, reason=post.get("reason", ""), actor=user, note=post.get("note", ""))
+    if action == "reopen":
+        return ws.case_reopen(case_id=case.pk, actor=user)
+    if action == "release":
+        return case_release(case_id=case.pk, actor=user, reason=post.get("note", ""))
+    if action == "assign":
+        from django.contrib.auth import get_user_model
+
+        assignee = get_user_model().objects.filter(pk=int(post.get("assignee") or 0)).first()
+        if assignee is None:
+            raise ApplicationError("Choose an associate.", fields={"assignee": ["Not a valid choice."]})
+        return case_assign(case_id=case.pk, assignee=assignee, actor=user)
+    if action == "dial":
+        return callback_dial(callback_id=case.callback.pk, actor=user)
+    if action == "outcome":
+        return callback_record_outcome(
+            callback_id=case.callback.pk, outcome=post.get("outcome", ""), actor=user, note=post.get("note", "")
+        )
+    raise ApplicationError("Unknown action.", code="unknown_action")
+
+
+ACTION_DONE = {
+    "transfer": "Transferred.",
+    "escalate": "Escalated.",
+    "merge": "Merged.",
+    "wait": "Waiting on the customer: the SLA clock is paused.",
+    "resolve": "Resolved.",
+    "reopen": "Reopened.",
+    "release": "Released to the queue.",
+    "assign": "Assigned.",
+    "dial": "Dialing…",
+    "outcome": "Outcome recorded.",
+}
+
+
+@staff_required
+@require_POST
+def case_action(request, reference: str, action: str):
+    """Workspace buttons. A broken rule becomes a message on the page; nothing is half-written (one service,
+    one transaction)."""
+    case = _case(request, reference)
+    try:
+        if action in ("dial", "outcome") and not hasattr(case, "callback"):
+            raise ApplicationError("This case has no callback.", code="no_callback")
+        _dispatch(action, case, request.POST, request.user)
+    except (ApplicationError, ValueError) as exc:
+        messages.error(request, getattr(exc, "message", "Check the form and try again."))
+    else:
+        messages.success(request, ACTION_DONE.get(action, "Done."))
+    return redirect("cases:workspace", reference=case.reference)
