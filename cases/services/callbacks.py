@@ -230,6 +230,9 @@ def _dial_claim(*, callback_id: int, actor, now: datetime) -> tuple[Callback, Ca
         callback.first_dialed_at = now
     callback.save(update_fields=["attempts", "status", "next_attempt_at", "first_dialed_at"])
     attempt = CallbackAttempt.objects.create(callback=callback, number=callback.attempts, agent=actor, dialed_at=now)
+    from cases.services.sla import sla_recompute
+
+    sla_recompute(case=case, now=now)  # the ring-time target is met at the first dial
     case_event_record(
         case=case,
         type=CaseEvent.Type.CALLBACK,
