@@ -24,5 +24,5 @@ def revoke(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("cases", "0013_case_viewer")]
+    dependencies = [("cases", "0014_case_viewer")]
     operations = [migrations.RunPython(grant, revoke)]

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0012_sla_supervisor_permissions'),
+        ('cases', '0013_staff_sessions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
