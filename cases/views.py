@@ -50,7 +50,6 @@ def _board_context(request) -> dict:
         "load": load,
         "presence_choices": AgentProfile.Presence.choices,
         "channels": [(Channel.CHAT, "Chat"), (Channel.CALLBACK, "Callback"), (Channel.SOCIAL, "Social")],
-        "heartbeat": Heartbeat.objects.filter(name="worker").first(),
         "now": now,
     }
 

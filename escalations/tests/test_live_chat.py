@@ -64,3 +64,11 @@ def test_another_customer_cannot_open_or_post_to_the_chat(client, chat_case):
     assert client.get(url).status_code == 404
     assert client.post(url, {"body": "hi"}).status_code == 404
     assert chat_case.messages.count() == 0
+
+
+def test_nul_bytes_are_dropped_not_a_server_error(client, customer, chat_case):
+    client.force_login(customer.user)
+    url = reverse("escalations:live_chat", kwargs={"reference": chat_case.reference})
+    response = client.post(url, {"body": "hel\x00lo"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert chat_case.messages.filter(kind="customer").get().body == "hello"
