@@ -64,7 +64,7 @@ def case_create(
         customer=customer,
         channel=channel,
         department=department,
-        subject=redact(subject.strip())[:200] or "Customer request",
+        subject=redact(subject.replace("\x00", "").strip())[:200] or "Customer request",
         intent=intent,
         priority=priority,
         order=order,
