@@ -174,6 +174,8 @@ def main():
                      poll_path=reverse("cases:workspace_poll", args=[ref]),
                      post_path=reverse("cases:workspace_reply", args=[ref]), after=c["after"], **common)
             )  # fmt: skip
+        if not sides:
+            raise SystemExit("no conversations")
         for s in sides:
             s.start()
         for s in sides:

@@ -8,6 +8,8 @@
 #   BENCH_PG          PostgreSQL server URL without database (default postgres://postgres@127.0.0.1:5432)
 #   BENCH_DB_PREFIX   per-scale databases are <prefix><scale> (default rh_bench_), built once and reused
 #   BENCH_REDIS_URL   Redis database for the refunds benchmark (default redis://127.0.0.1:6379/8; it is flushed)
+#   BENCH_REPEAT      samples per page size for the queue page (default 40); BENCH_HELPDESK_BUDGET: seconds per
+#                     helpdesk page size before it stops sampling (default 60, at least 5 samples)
 #   BENCH_QUICK=1     short runs (smoke test of the harness, figures not meaningful)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,10 +29,15 @@ export PYTHONDONTWRITEBYTECODE=1
 if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
   REPEAT=8; TN_ARGS="--seconds 3 --rounds 1"; HTTP_ARGS="--seconds 4 --rounds 1"; CHAT_ARGS="--seconds 12"
 else
-  REPEAT=40; TN_ARGS="--seconds 8 --rounds 3"; HTTP_ARGS="--seconds 15 --rounds 3"; CHAT_ARGS="--seconds 40"
+  REPEAT=${BENCH_REPEAT:-40}; TN_ARGS="--seconds 8 --rounds 3"; HTTP_ARGS="--seconds 15 --rounds 3"; CHAT_ARGS="--seconds 40"
 fi
 
 want() { [[ " $ONLY " == *" $1 "* ]]; }
+FAILED=()
+step() {  # step <name> <output file> <command...>: a failing benchmark is reported, the others still run
+  local name=$1 out=$2; shift 2
+  if ! "$@" > "$out" 2>&1; then FAILED+=("$name"); log "FAILED: $name (see $out)"; tail -5 "$out"; fi
+}
 log() { echo "[bench $(date -u +%H:%M:%S)] $*"; }
 psql_do() { psql "$PG/postgres" -v ON_ERROR_STOP=1 -Atqc "$1"; }
 ensure_db() {  # create the database if missing
@@ -74,29 +81,34 @@ for n in $SCALES; do
   fi
   if want queue; then
     log "queue page at $lbl cases"
-    "$PY" bench/queue_page.py --label "$lbl" --repeat "$REPEAT" > "$RESULTS/queue_page_$lbl.out"
+    step "queue $lbl" "$RESULTS/queue_page_$lbl.out" "$PY" bench/queue_page.py --label "$lbl" --repeat "$REPEAT"
   fi
   if want helpdesk; then
     ensure_helpdesk_venv
     ensure_db helpdesk_bench
     log "django-helpdesk ticket list at $lbl tickets"
-    HELPDESK_DATABASE_URL=$PG/helpdesk_bench "$HD_VENV/bin/python" bench/helpdesk_bench.py --tickets "$n" --label "$lbl" \
-      --repeat "$REPEAT" > "$RESULTS/helpdesk_$lbl.out"
+    step "helpdesk $lbl" "$RESULTS/helpdesk_$lbl.out" env HELPDESK_DATABASE_URL="$PG/helpdesk_bench" \
+      "$HD_VENV/bin/python" bench/helpdesk_bench.py --tickets "$n" --label "$lbl" --repeat "$REPEAT" \
+      --budget "${BENCH_HELPDESK_BUDGET:-60}"
   fi
   if [[ $n == "$FULL_AT" ]]; then
     export DATABASE_URL=$PG/$PREFIX$(echo "$lbl" | tr 'A-Z' 'a-z')
-    if want take_next; then log "take-next at $lbl"; "$PY" bench/take_next.py --label "$lbl" $TN_ARGS > "$RESULTS/take_next_$lbl.out"; fi
-    if want http; then log "page throughput at $lbl"; "$PY" bench/http_load.py --label "$lbl" $HTTP_ARGS > "$RESULTS/http_load_$lbl.out"; fi
-    if want live_chat; then log "live chat at $lbl"; "$PY" bench/live_chat.py --label "$lbl" $CHAT_ARGS > "$RESULTS/live_chat_$lbl.out"; fi
+    # shellcheck disable=SC2086
+    if want take_next; then log "take-next at $lbl"; step "take_next" "$RESULTS/take_next_$lbl.out" "$PY" bench/take_next.py --label "$lbl" $TN_ARGS; fi
+    # shellcheck disable=SC2086
+    if want http; then log "page throughput at $lbl"; step "http" "$RESULTS/http_load_$lbl.out" "$PY" bench/http_load.py --label "$lbl" $HTTP_ARGS; fi
+    # shellcheck disable=SC2086
+    if want live_chat; then log "live chat at $lbl"; step "live_chat" "$RESULTS/live_chat_$lbl.out" "$PY" bench/live_chat.py --label "$lbl" $CHAT_ARGS; fi
   fi
 done
 
-# Benchmarks owned by other areas: run them when present, each in its own database.
+# Benchmarks owned by other areas: run them when present, each in its own database (sla_sweep.py TRUNCATEs the
+# cases of the database it is given: rh_bench_sla is its own).
 if want sla && [[ -f bench/sla_sweep.py ]]; then
   ensure_db "${PREFIX}sla"
   log "SLA sweep (bench/sla_sweep.py)"
   DATABASE_URL=$PG/${PREFIX}sla DJANGO_SETTINGS_MODULE=config.settings.local "$PY" manage.py migrate -v0
-  DATABASE_URL=$PG/${PREFIX}sla BENCH_RESULTS=$RESULTS "$PY" bench/sla_sweep.py 2>&1 | tee "$RESULTS/sla_sweep.out" | tail -20
+  DATABASE_URL=$PG/${PREFIX}sla BENCH_RESULTS=$RESULTS "$PY" bench/sla_sweep.py --yes 2>&1 | tee "$RESULTS/sla_sweep.out" | tail -20
 fi
 if want refunds && [[ -f bench/refunds.py ]]; then
   ensure_db "${PREFIX}refunds"
@@ -108,3 +120,4 @@ fi
 
 log "summary"
 "$PY" bench/report.py
+if (( ${#FAILED[@]} )); then log "failed: ${FAILED[*]}"; exit 1; fi

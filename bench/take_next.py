@@ -116,6 +116,9 @@ def _worker(mode, user_ids, dept_ids, go, start_value, seconds, ready_q, out_q):
             except Conflict as exc:
                 error = exc.code
                 break
+            except Exception as exc:  # a crash must show in the results, not silently end the thread
+                error = f"{type(exc).__name__}: {exc}"[:200]
+                break
             claims.append((case_id, user_id, time.perf_counter() - t0))
         close_old_connections()
         connection.close()
