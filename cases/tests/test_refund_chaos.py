@@ -2,7 +2,8 @@
 refunds. At the end every refund is ISSUED or FAILED-with-reason exactly once: zero duplicates, zero lost,
 counted from the sandbox's payout records.
 
-Redis: TEST_REDIS_URL (default redis://127.0.0.1:6379/5, a database index of its own: it is flushed)."""
+Redis: TEST_REDIS_URL (default redis://127.0.0.1:6379/5); the tasks
+go to a queue named for this run, so a stray worker of another run cannot steal them."""
 
 import os
 import random
@@ -24,6 +25,8 @@ from customers.models import Order, OrderItem
 from customers.tests.factories import CustomerFactory
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
+# A queue of this run's own: a stray worker from another run on the same Redis can never take these tasks.
+QUEUE = f"chaos-{os.getpid()}-{int(time.time())}"
 N_REFUNDS = 300
 KILLS = 6
 DEADLINE_S = 110
@@ -50,7 +53,7 @@ def _worker_env() -> dict:
 def _start_worker(log) -> subprocess.Popen:
     cmd = [
         str(Path(sys.executable).parent / "celery"), "-A", "config", "worker", "--pool", "prefork",
-        "--concurrency", "4", "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat",
+        "--concurrency", "4", "-Q", QUEUE, "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat",
     ]  # fmt: skip
     return subprocess.Popen(
         cmd, cwd=ROOT, env=_worker_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -92,7 +95,7 @@ def _enqueue(ids: list[int]) -> None:
 
     with app.connection_for_write(REDIS_URL) as conn:
         for pk in ids:
-            refund_process.apply_async(args=[pk], connection=conn)
+            refund_process.apply_async(args=[pk], connection=conn, queue=QUEUE)
 
 
 @pytest.mark.slow
@@ -101,7 +104,7 @@ def test_sigkilled_worker_issues_every_refund_exactly_once(tmp_path):
     import redis
 
     assert settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    redis.Redis.from_url(REDIS_URL).delete(QUEUE)
     ids = _seed()
     _enqueue(ids)
     log = (tmp_path / "worker.log").open("w")
