@@ -12,6 +12,7 @@ from cases.services import workspace as ws
 from cases.services.callbacks import callback_dial, callback_record_outcome
 from cases.services.messages import message_post
 from cases.services.queue import case_assign, case_release
+from cases.services.refunds.disputes import delivery_dispute_open
 from cases.views import staff_required
 
 TEMPLATE = "cases/workspace.html"
@@ -120,6 +121,10 @@ def _dispatch(action: str, case: Case, post, user):
         return callback_record_outcome(
             callback_id=case.callback.pk, outcome=post.get("outcome", ""), actor=user, note=post.get("note", "")
         )
+    if action == "delivery_check":
+        if case.order_item_id is None:
+            raise ApplicationError("This case is not about an order item.", code="no_order_item")
+        return delivery_dispute_open(customer=case.customer, order_item=case.order_item, actor=user, case=case)
     raise ApplicationError("Unknown action.", code="unknown_action")
 
 
@@ -134,6 +139,7 @@ ACTION_DONE = {
     "assign": "Assigned.",
     "dial": "Dialing…",
     "outcome": "Outcome recorded.",
+    "delivery_check": "Delivery evidence is being checked: the verdict appears on the timeline.",
 }
 
 
