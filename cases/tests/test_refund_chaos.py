@@ -29,7 +29,7 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
 QUEUE = f"chaos-{os.getpid()}-{int(time.time())}"
 N_REFUNDS = 300
 KILLS = 6
-DEADLINE_S = 110
+DEADLINE_S = 240
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -21,8 +21,16 @@ STATIC_ROOT = VAR_DIR / "test-static"  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # A real broker only in the chaos test's worker subprocess; its visibility timeout (longer than any of its tasks)
 # decides how soon a SIGKILLed worker's unacked messages come back.
+# kombu looks for such messages only every unacked_restore_interval × unacked_restore_throttle seconds (100 s by
+# default) and under a mutex that a killed worker may hold for unacked_mutex_expire (300 s): the test worker looks
+# every second and a dead holder's mutex expires after 10 s.
 CELERY_BROKER_TRANSPORT_OPTIONS = (
-    {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+    {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        "unacked_restore_interval": 1,
+        "unacked_restore_throttle": 1,
+        "unacked_mutex_expire": 10,
+    }
     if CELERY_BROKER_URL.startswith("redis")
     else {}
 )
