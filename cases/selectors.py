@@ -191,3 +191,34 @@ def case_viewers(*, case: Case, exclude_user=None) -> list:
 def case_messages_after(*, case: Case, after_id: int) -> list[Message]:
     """Agent view of the conversation (notes included) after a message id: the workspace chat poll."""
     return list(case.messages.filter(id__gt=after_id).select_related("author").order_by("id")[:200])
+
+
+def customer_get_for_agent(*, user, customer_id: int):
+    """A customer's 360 is open to staff who can see at least one of their cases (supervisors: everyone)."""
+    from customers.models import Customer
+
+    visible = cases_visible_to_agent(user=user).filter(customer_id=customer_id)
+    profile = agent_profile_of(user)
+    if profile is None or not (profile.role == Role.SUPERVISOR or visible.exists()):
+        raise Http404("No such customer.")
+    try:
+        return Customer.objects.get(pk=customer_id)
+    except (Customer.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such customer.") from None
+
+
+def customer_orders(*, customer) -> QuerySet:
+    from customers.models import Order
+
+    return Order.objects.filter(customer=customer).prefetch_related("items").order_by("-placed_at", "-id")
+
+
+def customer_shipments(*, customer) -> QuerySet:
+    from customers.models import Shipment
+
+    return (
+        Shipment.objects.filter(order__customer=customer)
+        .select_related("order")
+        .prefetch_related("scans")
+        .order_by("-id")
+    )

@@ -1,4 +1,4 @@
-from .access import ApiKey, StaffSession
+from .access import ApiKey, IdempotencyRecord, StaffSession
 from .audit import AuditChainHead, AuditLog
 from .callbacks import Callback, CallbackAttempt
 from .core import (
@@ -40,6 +40,7 @@ __all__ = [
     "GoodwillCredit",
     "Heartbeat",
     "Holiday",
+    "IdempotencyRecord",
     "Intent",
     "Macro",
     "Message",

@@ -50,3 +50,24 @@ class StaffSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.session_key[:6]}…"
+
+
+class IdempotencyRecord(models.Model):
+    """Stripe-style idempotency for unsafe API calls: one row per (principal, Idempotency-Key).
+
+    The same key with the same request replays the first response; with a different request it is refused (422).
+    """
+
+    principal = models.CharField(max_length=64, help_text='"user:<id>" or "key:<id>".')
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and canonical body.")
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Null while in flight.")
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["principal", "key"], name="idempotency_unique_key")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created")]
+
+    def __str__(self) -> str:
+        return f"{self.principal}:{self.key}"

@@ -261,6 +261,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Intake, cases and money for Resolution Hub's integrations and apps.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and docs are for signed-in staff and API clients, not the open internet.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

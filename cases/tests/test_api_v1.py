@@ -1,0 +1,177 @@
+"""Staff REST API: cases (gate, filters, pagination), reply, take-next, customer lookups, idempotent money."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from cases.models import GoodwillCredit, IdempotencyRecord, Refund
+from cases.services.api_keys import api_key_create
+from cases.tests.factories import AgentFactory, CaseFactory, DepartmentFactory
+from customers.tests.factories import CustomerFactory, OrderItemFactory, ShipmentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(api_client, agent):
+    api_client.force_login(agent)
+    return api_client
+
+
+@pytest.fixture
+def other_department():
+    return DepartmentFactory(slug="pharmacy", name="Pharmacy")
+
+
+def test_list_shows_only_my_departments_cases_with_filters_and_pagination(
+    staff, department, other_department, django_assert_num_queries
+):
+    mine = [CaseFactory(department=department) for _ in range(12)]
+    CaseFactory(department=other_department)
+    CaseFactory(department=department, channel="social")
+    with django_assert_num_queries(5):  # session, user, profile, count, page (departments: a subquery)
+        page = staff.get(reverse("api-cases"), {"limit": 10})
+    assert page.status_code == 200
+    body = page.json()
+    assert body["count"] == 13 and len(body["results"]) == 10 and body["next"]
+    assert {c["department"] for c in body["results"]} == {"general"}
+    social = staff.get(reverse("api-cases"), {"channel": "social"}).json()
+    assert social["count"] == 1
+    assert staff.get(reverse("api-cases"), {"status": "new", "assignee": "none"}).json()["count"] == 13
+    assert staff.get(reverse("api-cases"), {"priority": "x"}).status_code == 400
+    assert mine  # created
+
+
+def test_detail_goes_through_the_agent_gate(staff, department, other_department):
+    mine = CaseFactory(department=department)
+    theirs = CaseFactory(department=other_department)
+    assert staff.get(reverse("api-case", args=[mine.pk])).json()["reference"] == mine.reference
+    assert staff.get(reverse("api-case", args=[theirs.pk])).status_code == 404
+
+
+def test_customers_and_api_keys_are_refused(api_client, customer, department):
+    case = CaseFactory(department=department, customer=customer)
+    api_client.force_login(customer.user)
+    assert api_client.get(reverse("api-case", args=[case.pk])).status_code == 403
+    api_client.logout()
+    _, raw = api_key_create(name="bot", scopes=["cases:read", "cases:write", "refunds"])
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert api_client.get(reverse("api-cases")).status_code == 403
+    assert api_client.post(reverse("api-case-take-next"), {}, format="json").status_code == 403
+
+
+def test_take_next_then_reply(staff, agent, department):
+    case = CaseFactory(department=department)
+    # replying before holding the case is refused by the service
+    refused = staff.post(reverse("api-case-reply", args=[case.pk]), {"body": "Hello"}, format="json")
+    assert refused.status_code == 403 and refused.json()["code"] == "not_assignee"
+    taken = staff.post(reverse("api-case-take-next"), {}, format="json")
+    assert taken.status_code == 200 and taken.json()["id"] == case.pk and taken.json()["assignee"] == agent.username
+    reply = staff.post(reverse("api-case-reply", args=[case.pk]), {"body": "On it."}, format="json")
+    assert reply.status_code == 201 and reply.json()["kind"] == "agent"
+    assert staff.post(reverse("api-case-take-next"), {}, format="json").status_code == 409  # nothing waits
+    assert staff.post(reverse("api-case-reply", args=[case.pk]), {"body": ""}, format="json").status_code == 400
+
+
+def test_orders_and_shipments_only_for_customers_with_a_visible_case(staff, department, other_department):
+    customer = CustomerFactory()
+    CaseFactory(department=department, customer=customer)
+    item = OrderItemFactory(order__customer=customer)
+    ShipmentFactory(order=item.order)
+    stranger = CustomerFactory()
+    CaseFactory(department=other_department, customer=stranger)
+    orders = staff.get(reverse("api-customer-orders", args=[customer.pk]))
+    assert orders.status_code == 200 and orders.json()[0]["items"][0]["id"] == item.pk
+    assert len(staff.get(reverse("api-customer-shipments", args=[customer.pk])).json()) == 1
+    assert staff.get(reverse("api-customer-orders", args=[stranger.pk])).status_code == 404
+    assert staff.get(reverse("api-customer-shipments", args=[stranger.pk])).status_code == 404
+
+
+def _refund(client, case, item, key, amount="10.00"):
+    return client.post(
+        reverse("api-case-refunds", args=[case.pk]),
+        {"order_item_id": item.pk, "amount": amount, "reason": "Arrived broken"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+
+
+def test_refund_with_the_same_key_replays_and_other_parameters_are_refused(staff, department):
+    customer = CustomerFactory()
+    case = CaseFactory(department=department, customer=customer)
+    item = OrderItemFactory(order__customer=customer, unit_price=Decimal("25.00"))
+    first = _refund(staff, case, item, "k-1")
+    assert first.status_code == 201
+    again = _refund(staff, case, item, "k-1")
+    assert again.status_code == 201 and again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert Refund.objects.count() == 1
+    reused = _refund(staff, case, item, "k-1", amount="11.00")
+    assert reused.status_code == 422 and reused.json()["code"] == "idempotency_key_reused"
+    missing = staff.post(
+        reverse("api-case-refunds", args=[case.pk]),
+        {"order_item_id": item.pk, "amount": "1.00", "reason": "x"},
+        format="json",
+    )
+    assert missing.status_code == 400
+    stranger_item = OrderItemFactory()
+    bad = _refund(staff, case, stranger_item, "k-2")
+    assert bad.status_code == 400 and "order_item_id" in bad.json()["errors"]
+    assert not IdempotencyRecord.objects.filter(key="k-2").exists()  # a refused call frees its key
+
+
+def test_credit_with_the_same_key_is_granted_once(staff, department):
+    case = CaseFactory(department=department)
+    body = {"amount": "5.00", "reason_code": "late_delivery", "note": "Sorry for the wait"}
+    url = reverse("api-case-credits", args=[case.pk])
+    first = staff.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="c-1")
+    assert first.status_code == 201, first.json()
+    second = staff.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="c-1")
+    assert second.json() == first.json()
+    assert GoodwillCredit.objects.count() == 1
+    other = staff.post(url, {**body, "amount": "6.00"}, format="json", HTTP_IDEMPOTENCY_KEY="c-1")
+    assert other.status_code == 422
+
+
+def test_the_same_key_from_two_people_are_two_operations(api_client, department):
+    case = CaseFactory(department=department)
+    body = {"amount": "5.00", "reason_code": "loyalty", "note": "Thanks"}
+    url = reverse("api-case-credits", args=[case.pk])
+    for username in ("ann", "ben"):
+        user = AgentFactory(user__username=username, departments=[department]).user
+        api_client.force_login(user)
+        assert api_client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="same").status_code == 201
+    assert GoodwillCredit.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_calls_with_one_key_run_the_operation_once(department):
+    import threading
+
+    from django.db import connection
+
+    from cases.services.idempotency import IdempotencyInFlight, idempotency_begin, idempotency_finish
+
+    outcomes, barrier = [], threading.Barrier(4)
+
+    def call():
+        try:
+            barrier.wait()
+            claim = idempotency_begin(principal="user:1", key="same", fingerprint="f")
+            if not claim.is_replay:
+                idempotency_finish(record_id=claim.record_id, status=201, body={"ok": True})
+            outcomes.append("replay" if claim.is_replay else "ran")
+        except IdempotencyInFlight:
+            outcomes.append("in_flight")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=call) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("ran") == 1
+    assert sorted(set(outcomes) - {"ran"}) <= ["in_flight", "replay"]
+    assert IdempotencyRecord.objects.filter(key="same").count() == 1
