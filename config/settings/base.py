@@ -263,6 +263,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema and docs are for signed-in staff and API clients, not the open internet.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStatusEnum": "cases.models.core.Case.Status",
+        "RefundStatusEnum": "cases.models.money.Refund.Status",
+        "CreditStatusEnum": "cases.models.money.GoodwillCredit.Status",
+    },
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
