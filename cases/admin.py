@@ -342,6 +342,14 @@ class StaffSessionAdmin(ReadOnlyModelAdmin):
     exclude = ["session_key"]
 
 
+@admin.register(models.IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyModelAdmin):
+    """Idempotency keys of money API calls and the response each one replays."""
+
+    list_display = ["principal", "key", "response_status", "created_at"]
+    search_fields = ["principal", "key"]
+
+
 @admin.register(models.Heartbeat)
 class HeartbeatAdmin(ReadOnlyModelAdmin):
     list_display = ["name", "last_seen_at", "beats", "worker"]

@@ -83,6 +83,7 @@ POLICY: dict[str, dict[str, frozenset]] = {
     "/my/messages/": allow(get=CUSTOMERS, post=CUSTOMERS),
     "/my/money/": allow(get=CUSTOMERS, post=CUSTOMERS),
     "/my/callback/": allow(get=CUSTOMERS, post=CUSTOMERS),
+    "/my/claims/new/": allow(get=CUSTOMERS, post=CUSTOMERS),
     "/chat/<str:reference>/": allow(get=OWNER, post=OWNER),
     "/chat/<str:reference>/poll/": allow(get=OWNER),
     "/help/": allow(get=CUSTOMERS, post=CUSTOMERS),
