@@ -60,6 +60,7 @@ POLICY: dict[str, dict[str, frozenset]] = {
     "/account/two-step/verify/": allow(get=HUMANS, post=HUMANS),
     # back office
     "/agent/queues/": allow(get=STAFF, post=STAFF),
+    "/agent/heartbeat/": allow(get=STAFF, post=STAFF),  # read-only fragment that ignores the method
     "/agent/sla/": allow(get=SUPERVISORS, post=SUPERVISORS),
     "/agent/refunds/": allow(get=SUPERVISORS, post=SUPERVISORS),
     "/agent/refunds/<int:refund_id>/retry/": allow(post=SUPERVISORS),
