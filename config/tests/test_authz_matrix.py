@@ -60,6 +60,13 @@ POLICY: dict[str, dict[str, frozenset]] = {
     "/account/two-step/verify/": allow(get=HUMANS, post=HUMANS),
     # back office
     "/agent/queues/": allow(get=STAFF, post=STAFF),
+    "/agent/queues/take-next/": allow(post=STAFF),
+    "/agent/presence/": allow(post=STAFF),
+    "/agent/cases/<str:reference>/": allow(get=CASE_STAFF),
+    "/agent/cases/<str:reference>/poll/": allow(get=CASE_STAFF),
+    "/agent/cases/<str:reference>/reply/": allow(post=CASE_STAFF),
+    "/agent/cases/<str:reference>/macro/": allow(get=CASE_STAFF, post=CASE_STAFF),
+    "/agent/cases/<str:reference>/do/<slug:action>/": allow(post=CASE_STAFF),
     "/agent/heartbeat/": allow(get=STAFF, post=STAFF),  # read-only fragment that ignores the method
     "/agent/sla/": allow(get=SUPERVISORS, post=SUPERVISORS),
     "/agent/refunds/": allow(get=SUPERVISORS, post=SUPERVISORS),

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0013_staff_sessions'),
+        ('cases', '0015_case_viewer_supervisor_view'),
     ]
 
     operations = [
