@@ -4,7 +4,7 @@
 
 DESTROYS the cases in the target database (TRUNCATE cases_case CASCADE): run it on your own database only.
 Builds 1,000,000 cases with INSERT … SELECT generate_series (minimal columns, no timeline), then:
-  A. 100,000 open, 1 % due (1,000);  B. 1,000,000 open, same 1,000 due;  C. 1,000,000 open, 5,000 due.
+  A. 100,000 open, 1 % due (1,000);  B. 1,000,000 open, same 1,000 due;  C. 1,000,000 open, 2,000 due.
 For each: EXPLAIN (ANALYZE, BUFFERS) of one sweep batch (must use the partial index ``case_sla_sweep``), the
 median time of that batch query, and the wall time of a full ``sla_sweep`` over the due cases (rolled back).
 """
@@ -146,7 +146,7 @@ def main():
     scenarios = [
         ("A", open_small, open_small // 100),
         ("B", total, open_small // 100),
-        ("C", total, open_small // 20),
+        ("C", total, open_small // 50),
     ]
     rows = []
     for name, open_cases, due in scenarios:

@@ -20,3 +20,12 @@ def in_department_tz(value, case):
     if value is None:
         return None
     return value.astimezone(ZoneInfo(case.department.time_zone))
+
+
+@register.filter
+def sla_due_local(case) -> str:
+    """``sla_due_at`` in the case's department time zone, e.g. "Nov 24, 14:05 EST" (empty when no clock runs)."""
+    if case is None or case.sla_due_at is None:
+        return ""
+    local = in_department_tz(case.sla_due_at, case)
+    return f"{local:%b} {local.day}, {local:%H:%M} {local.tzname()}"

@@ -148,3 +148,19 @@ def test_supervisor_edits_an_sla_policy_in_the_admin_and_it_applies(client, depa
     case = _case(customer, department, minutes_ago=0)
     assert case.first_response_due_at == case.created_at + timedelta(minutes=7)
     assert AuditLog.objects.filter(action="sla_policy.change").exists()
+
+
+def test_customer_sees_the_promise_in_the_department_time_zone(client, department, customer):
+    # Given a Berlin department and a chat case opened now
+    department.time_zone = "Europe/Berlin"
+    department.save()
+    case = _case(customer, department, minutes_ago=0)
+    local = case.sla_due_at.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Berlin"))
+    expected = f"{local:%b} {local.day}, {local:%H:%M} {local.tzname()}"
+    # When the customer looks at My cases and the case page
+    client.force_login(customer.user)
+    listing = client.get(reverse("escalations:my_cases")).content.decode()
+    detail = client.get(reverse("escalations:case_detail", args=[case.reference])).content.decode()
+    # Then both promise the reply time in Berlin time
+    assert f"We will reply by {expected}" in listing
+    assert f"We will reply by <strong>{expected}</strong>" in detail
