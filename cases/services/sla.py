@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -42,10 +42,26 @@ class Point:
     at: datetime
     due: datetime
     running: bool
+    start: datetime  # when this target's clock started (a cycle of next reply starts at the customer's message)
 
     @property
     def key(self) -> tuple[str, str, datetime]:
         return (self.target, self.level, self.due)
+
+
+class Recorded:
+    """The case's recorded (target, level, due) triples. A point is covered when its own key is recorded, or when
+    the same target and level was already recorded for this clock (a due at or after its start): a due time that
+    moved (priority raised, pause counted) does not produce a second warning or breach of the same target."""
+
+    def __init__(self, rows=()):
+        self.rows: set[tuple[str, str, datetime]] = set(rows)
+
+    def add(self, point: Point) -> None:
+        self.rows.add(point.key)
+
+    def covers(self, point: Point) -> bool:
+        return any(t == point.target and lv == point.level and due >= point.start for t, lv, due in self.rows)
 
 
 @dataclass
@@ -128,13 +144,13 @@ def _plan(case: Case, now: datetime) -> Plan:
     def add_points(target: str, start: datetime, span: timedelta, extra: timedelta, *, due: datetime, met_at):
         if met_at is not None:
             if met_at > due:
-                plan.points.append(Point(target, SlaRecord.Level.BREACH, due, due, running=False))
+                plan.points.append(Point(target, SlaRecord.Level.BREACH, due, due, running=False, start=start))
             return
         if not ticking and target != SlaTarget.RING:
             return
         warn_at = business_add(cal, start, span * pct + extra) if target != SlaTarget.RING else start + span * pct
-        plan.points.append(Point(target, SlaRecord.Level.WARNING, warn_at, due, running=True))
-        plan.points.append(Point(target, SlaRecord.Level.BREACH, due, due, running=True))
+        plan.points.append(Point(target, SlaRecord.Level.WARNING, warn_at, due, running=True, start=start))
+        plan.points.append(Point(target, SlaRecord.Level.BREACH, due, due, running=True, start=start))
 
     running_dues: list[datetime] = []
 
@@ -162,7 +178,14 @@ def _plan(case: Case, now: datetime) -> Plan:
     if next_due is None and case.next_reply_due_at is not None and case.next_reply_due_at < now:
         # The customer was waiting and has just been answered (or the case closed): answered late.
         plan.points.append(
-            Point(SlaTarget.NEXT_REPLY, SlaRecord.Level.BREACH, case.next_reply_due_at, case.next_reply_due_at, False)
+            Point(
+                SlaTarget.NEXT_REPLY,
+                SlaRecord.Level.BREACH,
+                case.next_reply_due_at,
+                case.next_reply_due_at,
+                running=False,
+                start=case.next_reply_due_at,
+            )
         )
     f["next_reply_due_at"] = next_due
 
@@ -196,31 +219,62 @@ def _plan(case: Case, now: datetime) -> Plan:
     return plan
 
 
-def _recorded_keys(case: Case) -> set[tuple[str, str, datetime]]:
-    return set(SlaRecord.objects.filter(case_id=case.pk).values_list("target", "level", "due_at"))
+def _recorded(case: Case) -> Recorded:
+    return Recorded(SlaRecord.objects.filter(case_id=case.pk).values_list("target", "level", "due_at"))
 
 
 def _record(case: Case, plan: Plan, point: Point, now: datetime) -> SlaRecord | None:
-    """Insert the record for ``point``; None if it already exists (the unique constraint decides, not us)."""
-    record, created = SlaRecord.objects.get_or_create(
+    """Insert the record for ``point``; None if it already exists. One ``INSERT … ON CONFLICT DO NOTHING
+    RETURNING id`` on the unique (case, target, level, due_at): the constraint decides, not a prior read."""
+    record = SlaRecord(
         case=case,
         target=point.target,
         level=point.level,
         due_at=point.due,
-        defaults=dict(
-            point_at=point.at,
-            recorded_at=now,
-            policy=plan.policy if plan.policy and plan.policy.pk else None,
-            department_id=case.department_id,
-            channel=case.channel,
-            priority=case.priority,
-        ),
+        point_at=point.at,
+        recorded_at=now,
+        policy=plan.policy if plan.policy and plan.policy.pk else None,
+        department_id=case.department_id,
+        channel=case.channel,
+        priority=case.priority,
     )
-    return record if created else None
+    meta = SlaRecord._meta
+    columns = [
+        "case_id",
+        "target",
+        "level",
+        "due_at",
+        "point_at",
+        "recorded_at",
+        "policy_id",
+        "department_id",
+        "channel",
+        "priority",
+        "actions",
+        "supervisor_notified",
+    ]
+    values = [
+        meta.get_field(name.removesuffix("_id") if name.endswith("_id") else name).get_db_prep_save(
+            getattr(record, name), connection
+        )
+        for name in columns
+    ]
+    sql = (
+        f"INSERT INTO {meta.db_table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+        "ON CONFLICT (case_id, target, level, due_at) DO NOTHING RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    record.pk = row[0]
+    record._state.adding = False
+    return record
 
 
-def _store(case: Case, plan: Plan, *, now: datetime, recorded: set) -> None:
-    pending = [p.at for p in plan.points if p.key not in recorded and (p.running or p.at > now)]
+def _store(case: Case, plan: Plan, *, now: datetime, recorded: Recorded) -> None:
+    pending = [p.at for p in plan.points if not recorded.covers(p) and (p.running or p.at > now)]
     fields = dict(plan.fields, sla_next_check_at=min(pending) if pending else None)
     for key, value in fields.items():
         setattr(case, key, value)
@@ -239,18 +293,16 @@ def sla_recompute(*, case: Case, now: datetime, paused_from: str | None = None) 
     ``case.sla_paused_at``). Records a breach for a target met late (an answer after its due time) at once; warning
     and breach points of running targets are left to the sweep through ``sla_next_check_at``."""
     plan = _plan(case, now)
-    recorded: set = set()
-    if any(p.at <= now for p in plan.points):
-        recorded = _recorded_keys(case)
-        for point in plan.points:
-            if not point.running and point.at <= now and point.key not in recorded:
-                if _record(case, plan, point, now) is not None:
-                    case_event_record(
-                        case=case,
-                        type=CaseEvent.Type.SLA_BREACH,
-                        data={"target": point.target, "due_at": point.due.isoformat(), "met_late": True},
-                    )
-                recorded.add(point.key)
+    recorded = _recorded(case) if plan.points else Recorded()
+    for point in plan.points:
+        if not point.running and point.at <= now and not recorded.covers(point):
+            if _record(case, plan, point, now) is not None:
+                case_event_record(
+                    case=case,
+                    type=CaseEvent.Type.SLA_BREACH,
+                    data={"target": point.target, "due_at": point.due.isoformat(), "met_late": True},
+                )
+            recorded.add(point)
     _store(case, plan, now=now, recorded=recorded)
 
 
@@ -315,13 +367,13 @@ def _sweep_case(case: Case, now: datetime) -> SweepResult:
     result = SweepResult(cases=1)
     for _round in range(5):  # acting may change priority/department → new policy → new points (bounded)
         plan = _plan(case, now)
-        recorded = _recorded_keys(case)
+        recorded = _recorded(case)
         changed = False
         for point in sorted(plan.points, key=lambda p: (p.at, p.level != SlaRecord.Level.WARNING)):
-            if point.at > now or point.key in recorded:
+            if point.at > now or recorded.covers(point):
                 continue
             record = _record(case, plan, point, now)
-            recorded.add(point.key)
+            recorded.add(point)
             if record is None:
                 continue
             data = {
