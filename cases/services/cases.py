@@ -28,7 +28,7 @@ def case_event_record(
 
 
 def _clean_text(text: str, *, field: str) -> str:
-    text = (text or "").strip()
+    text = (text or "").replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL bytes
     if not text:
         raise ApplicationError("Write a message first.", fields={field: ["This field may not be blank."]})
     limit = settings.RH["MAX_MESSAGE_LENGTH"]
@@ -64,7 +64,7 @@ def case_create(
         customer=customer,
         channel=channel,
         department=department,
-        subject=redact(subject.strip())[:200] or "Customer request",
+        subject=redact(subject.replace("\x00", "").strip())[:200] or "Customer request",
         intent=intent,
         priority=priority,
         order=order,

@@ -156,11 +156,11 @@ def test_customer_sees_the_promise_in_the_department_time_zone(client, departmen
     department.save()
     case = _case(customer, department, minutes_ago=0)
     local = case.sla_due_at.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Berlin"))
-    expected = f"{local:%b} {local.day}, {local:%H:%M} {local.tzname()}"
+    expected = f"We will reply by {local:%H:%M} ({local.tzname()})"
     # When the customer looks at My cases and the case page
     client.force_login(customer.user)
     listing = client.get(reverse("escalations:my_cases")).content.decode()
     detail = client.get(reverse("escalations:case_detail", args=[case.reference])).content.decode()
     # Then both promise the reply time in Berlin time
-    assert f"We will reply by {expected}" in listing
-    assert f"We will reply by <strong>{expected}</strong>" in detail
+    assert expected in listing
+    assert expected in detail

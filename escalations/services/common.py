@@ -12,7 +12,7 @@ from customers.validators import normalize_phone
 
 def clean_text(text: str, *, field: str = "text") -> str:
     """Strip, enforce the configured size limit, and redact. Raises ``ApplicationError`` with field errors."""
-    text = (text or "").strip()
+    text = (text or "").replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL bytes: never a 500
     if not text:
         raise ApplicationError("Write a message first.", fields={field: ["This field may not be blank."]})
     limit = settings.RH["MAX_MESSAGE_LENGTH"]
