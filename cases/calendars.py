@@ -122,6 +122,9 @@ def business_add(cal: Calendar, start: datetime, duration: timedelta) -> datetim
         raise CalendarError("Durations are not negative.")
     if cal.always_open:
         return start.astimezone(UTC) + duration
+    if duration == ZERO and not is_open(cal, start) and is_open(cal, start - timedelta(microseconds=1)):
+        # Nothing to add at the closing instant of an interval: stay there (as adding a then 0 must equal adding a).
+        return start.astimezone(UTC)
     remaining = duration
     for opens, end in open_intervals(cal, start):
         begin = max(opens, start)

@@ -188,3 +188,14 @@ def test_property_24_7_is_plain_elapsed_time(cal, start, duration):
     always = cal.with_always_open()
     assert business_add(always, start, duration) == start + duration
     assert business_between(always, start, start + duration) == duration
+
+
+def test_adding_nothing_at_a_closing_instant_stays_there():
+    """Regression (found by the two-step property): a window Monday 00:00–01:00 New York; 3 h of business time
+    from Jan 1 end exactly at a closing instant, and adding 0 more must not jump to next week's opening."""
+    cal = Calendar(time_zone="America/New_York", always_open=False, hours={0: ((time(0, 0), time(1, 0)),)})
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    closing = business_add(cal, start, timedelta(hours=3))
+    assert closing == datetime(2026, 1, 19, 6, 0, tzinfo=UTC)
+    assert business_add(cal, closing, timedelta(0)) == closing
+    assert business_add(cal, closing, timedelta(minutes=30)) == datetime(2026, 1, 26, 5, 30, tzinfo=UTC)
