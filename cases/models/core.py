@@ -224,6 +224,13 @@ class Case(models.Model):
                 condition=Q(status="new"),
                 name="case_queue_order",
             ),
+            # Take-next across several departments: walk waiting cases in claim order and check the department per
+            # row (the per-department index above cannot give one order across departments; bench/take_next.py).
+            models.Index(
+                fields=["priority", "sla_due_at", "queued_at", "id"],
+                condition=Q(status="new"),
+                name="case_take_next_order",
+            ),
             # SLA sweep: only cases with a pending warning/breach point are in this index.
             models.Index(
                 fields=["sla_next_check_at"], condition=Q(sla_next_check_at__isnull=False), name="case_sla_sweep"
