@@ -9,6 +9,7 @@ urlpatterns: list = [
     path("cases/take-next/", api_v1.CaseTakeNextApi.as_view(), name="api-case-take-next"),
     path("cases/<int:case_id>/", api_v1.CaseDetailApi.as_view(), name="api-case"),
     path("cases/<int:case_id>/reply/", api_v1.CaseReplyApi.as_view(), name="api-case-reply"),
+    path("cases/<int:case_id>/transitions/", api_v1.CaseTransitionApi.as_view(), name="api-case-transition"),
     path("cases/<int:case_id>/refunds/", api_v1.CaseRefundApi.as_view(), name="api-case-refunds"),
     path("cases/<int:case_id>/credits/", api_v1.CaseCreditApi.as_view(), name="api-case-credits"),
     path("customers/<int:customer_id>/orders/", api_v1.CustomerOrdersApi.as_view(), name="api-customer-orders"),

@@ -20,8 +20,9 @@ from cases.models import Case, GoodwillCredit, Message, Refund
 from cases.services import idempotency
 from cases.services.credits import credit_grant
 from cases.services.messages import message_post
-from cases.services.queue import case_take_next
+from cases.services.queue import case_release, case_take_next
 from cases.services.refunds.ledger import refund_request
+from cases.services.workspace import case_reopen, case_resolve, case_wait_on_customer
 from customers.models import OrderItem, SubscriptionCharge
 
 ERROR = inline_serializer(
@@ -269,6 +270,47 @@ class CaseTakeNextApi(StaffApi):
         data = TakeNextIn(data=request.data)
         data.is_valid(raise_exception=True)
         case = case_take_next(user=request.user, channel=data.validated_data.get("channel"))
+        return Response(CaseSerializer(case).data)
+
+
+class TransitionIn(serializers.Serializer):
+    to = serializers.ChoiceField(
+        choices=[
+            (Case.Status.WAITING_CUSTOMER, "waiting on the customer (pauses the SLA clock)"),
+            (Case.Status.RESOLVED, "resolved (needs a reason)"),
+            (Case.Status.NEW, "back to the queue (release a held case, or reopen a resolved one)"),
+        ]
+    )
+    reason = serializers.ChoiceField(choices=Case.ResolutionReason.choices, required=False)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class CaseTransitionApi(StaffApi):
+    @extend_schema(
+        operation_id="cases_transition",
+        request=TransitionIn,
+        responses={200: CaseSerializer, **ERRORS},
+        tags=["cases"],
+        description=(
+            "Move a case you hold (supervisors: any case) along its transition map. A move the map does not allow "
+            "answers 409 and changes nothing; every move is on the case timeline."
+        ),
+    )
+    def post(self, request, case_id: int):
+        case = selectors.case_get_for_agent(user=request.user, case_id=case_id)
+        data = TransitionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        to, note = data.validated_data["to"], data.validated_data["note"]
+        if to == Case.Status.WAITING_CUSTOMER:
+            case = case_wait_on_customer(case_id=case.pk, actor=request.user)
+        elif to == Case.Status.RESOLVED:
+            case = case_resolve(
+                case_id=case.pk, reason=data.validated_data.get("reason", ""), actor=request.user, note=note
+            )
+        elif case.status == Case.Status.RESOLVED:
+            case = case_reopen(case_id=case.pk, actor=request.user)
+        else:
+            case = case_release(case_id=case.pk, actor=request.user, reason=note)
         return Response(CaseSerializer(case).data)
 
 

@@ -175,3 +175,30 @@ def test_two_concurrent_calls_with_one_key_run_the_operation_once(department):
     assert outcomes.count("ran") == 1
     assert set(outcomes) <= {"ran", "in_flight", "replay"}
     assert IdempotencyRecord.objects.filter(key="same").count() == 1
+
+
+def test_transitions_follow_the_map_and_are_on_the_timeline(staff, agent, department):
+    from cases.models import Case, CaseEvent
+
+    case = CaseFactory(department=department)
+    url = reverse("api-case-transition", args=[case.pk])
+    # not held yet: the service refuses, nothing changes
+    assert staff.post(url, {"to": "waiting_customer"}, format="json").status_code == 403
+    staff.post(reverse("api-case-take-next"), {}, format="json")
+
+    waiting = staff.post(url, {"to": "waiting_customer"}, format="json")
+    assert waiting.status_code == 200 and waiting.json()["status"] == "waiting_customer"
+    no_reason = staff.post(url, {"to": "resolved"}, format="json")
+    assert no_reason.status_code == 400 and "reason" in str(no_reason.json())
+    resolved = staff.post(url, {"to": "resolved", "reason": "answered", "note": "tracking sent"}, format="json")
+    assert resolved.status_code == 200 and resolved.json()["status"] == "resolved"
+    assert staff.post(url, {"to": "waiting_customer"}, format="json").status_code == 409  # not in the map
+    reopened = staff.post(url, {"to": "new"}, format="json")
+    assert reopened.status_code == 200 and reopened.json()["status"] == "new"
+    assert staff.post(url, {"to": "closed"}, format="json").status_code == 400  # not a choice here
+
+    moves = list(
+        case.events.filter(type=CaseEvent.Type.STATUS_CHANGED).order_by("id").values_list("old_value", "new_value")
+    )
+    assert moves[-3:] == [("assigned", "waiting_customer"), ("waiting_customer", "resolved"), ("resolved", "new")]
+    assert Case.objects.get(pk=case.pk).status == "new"

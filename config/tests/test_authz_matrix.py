@@ -114,6 +114,7 @@ POLICY: dict[str, dict[str, frozenset]] = {
     "/api/v1/cases/take-next/": allow(post=STAFF),
     "/api/v1/cases/<int:case_id>/": allow(get=CASE_STAFF),
     "/api/v1/cases/<int:case_id>/reply/": allow(post=CASE_STAFF),
+    "/api/v1/cases/<int:case_id>/transitions/": allow(post=CASE_STAFF),
     "/api/v1/cases/<int:case_id>/refunds/": allow(post=CASE_STAFF),
     "/api/v1/cases/<int:case_id>/credits/": allow(post=CASE_STAFF),
     "/api/v1/customers/<int:customer_id>/orders/": allow(get=CASE_STAFF),
