@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC
 
 from django.db import transaction
 from django.utils import timezone
@@ -12,28 +12,18 @@ from cases.models import AuditChainHead, AuditLog
 GENESIS = "0" * 64
 
 
-def audit_entry_hash(
-    *,
-    prev_hash: str,
-    occurred_at: datetime,
-    actor_id,
-    actor_label: str,
-    action: str,
-    object_type: str,
-    object_id: str,
-    data: dict,
-    ip_address,
-) -> str:
+def audit_entry_hash(entry: AuditLog, *, prev_hash: str) -> str:
+    """SHA-256 over the entry's recorded fields and the previous entry's hash (canonical JSON)."""
     canonical = json.dumps(
         {
             "prev": prev_hash,
-            "at": occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
-            "actor_id": actor_id,
-            "actor": actor_label,
-            "action": action,
-            "object": f"{object_type}:{object_id}",
-            "data": data,
-            "ip": ip_address,
+            "at": entry.occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "actor_id": entry.actor_id,
+            "actor": entry.actor_label,
+            "action": entry.action,
+            "object": f"{entry.object_type}:{entry.object_id}",
+            "data": entry.data,
+            "ip": entry.ip_address,
         },
         sort_keys=True,
         separators=(",", ":"),
@@ -62,8 +52,10 @@ def audit_record(
     """Write one audit entry chained to the previous one. Must run inside the transaction of the change."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must run inside the transaction of the change it records")
-    head, _ = AuditChainHead.objects.get_or_create(pk=1)
-    head = AuditChainHead.objects.select_for_update().get(pk=1)
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:  # the very first entry of a database
+        AuditChainHead.objects.get_or_create(pk=1)
+        head = AuditChainHead.objects.select_for_update().get(pk=1)
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
@@ -79,17 +71,7 @@ def audit_record(
         ip_address=ip_address,
         prev_hash=head.last_hash,
     )
-    entry.hash = audit_entry_hash(
-        prev_hash=entry.prev_hash,
-        occurred_at=entry.occurred_at,
-        actor_id=entry.actor_id,
-        actor_label=entry.actor_label,
-        action=entry.action,
-        object_type=entry.object_type,
-        object_id=entry.object_id,
-        data=entry.data,
-        ip_address=entry.ip_address,
-    )
+    entry.hash = audit_entry_hash(entry, prev_hash=entry.prev_hash)
     entry.save()
     AuditChainHead.objects.filter(pk=1).update(last_hash=entry.hash, last_id=entry.pk)
     return entry
@@ -100,17 +82,7 @@ def audit_verify() -> tuple[int, AuditLog | None]:
     prev = GENESIS
     checked = 0
     for entry in AuditLog.objects.order_by("id").iterator(chunk_size=2000):
-        expected = audit_entry_hash(
-            prev_hash=prev,
-            occurred_at=entry.occurred_at,
-            actor_id=entry.actor_id,
-            actor_label=entry.actor_label,
-            action=entry.action,
-            object_type=entry.object_type,
-            object_id=entry.object_id,
-            data=entry.data,
-            ip_address=entry.ip_address,
-        )
+        expected = audit_entry_hash(entry, prev_hash=prev)
         if entry.prev_hash != prev or entry.hash != expected:
             return checked, entry
         prev = entry.hash
