@@ -48,6 +48,7 @@ def main():
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("--as-assignee", action="store_true", help="request as the case's associate, not the supervisor")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")
@@ -59,12 +60,14 @@ def main():
     from cases.models import Case
 
     user = bench_user()
-    cookie = session_cookie(user)
     # A worked case with history: the workspace page of an assigned live chat with the most orders behind it.
     case = (
         Case.objects.filter(status="assigned", channel="chat", order__isnull=False).order_by("-customer_id").first()
         or Case.objects.filter(status="assigned").first()
     )
+    if args.as_assignee and case.assignee_id:
+        user = case.assignee
+    cookie = session_cookie(user)
     base = f"http://127.0.0.1:{args.port}"
     targets = {"hello": (base + "/bench/hello/", False)}
     missing = []
@@ -90,7 +93,13 @@ def main():
                 print(name, result, flush=True)
     finally:
         stop(proc)
-    out = {"label": args.label, "case": case.reference, "connections": args.connections, "seconds": args.seconds}
+    out = {
+        "label": args.label,
+        "user": user.username,
+        "case": case.reference,
+        "connections": args.connections,
+        "seconds": args.seconds,
+    }
     out["gunicorn"] = SETTINGS
     out["missing_pages"] = missing
     out["pages"] = {}

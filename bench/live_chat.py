@@ -12,6 +12,7 @@ Usage: DATABASE_URL=... python bench/live_chat.py --label 100k [--conversations 
 """
 
 import argparse
+import collections
 import http.client
 import random
 import secrets
@@ -72,23 +73,35 @@ class Side(threading.Thread):
         self.name, self.host, self.port = name, host, port
         self.headers = {"Cookie": f"sessionid={cookie}; csrftoken={csrf}", "HX-Request": "true", "X-CSRFToken": csrf}
         self.poll_path, self.post_path, self.after, self.stop_at = poll_path, post_path, after, stop_at
+        self.rejected = {}
         self.sent, self.seen, self.lock = sent, seen, lock  # sent: marker -> t0 ; seen: marker -> t1 (other side)
         self.pending = set()  # markers the OTHER side sent that we have not seen yet (filled lazily)
         self.errors = 0
+        self.error_kinds = collections.Counter()  # (method, status or exception name) -> count
 
     def request(self, conn, method, path, body=None):
         headers = dict(self.headers)
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         try:
-            conn.request(method, path, body=body, headers=headers)
-            resp = conn.getresponse()
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                resp = conn.getresponse()
+            except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+                # The server closed the idle keep-alive connection (gunicorn keeps it 2 s; we send every 3-6 s):
+                # a browser opens a new connection and sends again, so do we, once.
+                conn.close()
+                conn.request(method, path, body=body, headers=headers)
+                resp = conn.getresponse()
             data = resp.read().decode("utf-8", "replace")
             if resp.status >= 400:
                 self.errors += 1
+                self.error_kinds[f"{method} {resp.status}"] += 1
+                return None if method == "POST" else data
             return data
-        except (OSError, http.client.HTTPException):
+        except (OSError, http.client.HTTPException) as exc:
             self.errors += 1
+            self.error_kinds[f"{method} {type(exc).__name__}"] += 1
             conn.close()
             return ""
 
@@ -125,7 +138,9 @@ class Side(threading.Thread):
             body = urllib.parse.urlencode({"body": f"Benchmark message {marker}"})
             with self.lock:
                 self.sent[marker] = time.time()
-            self.request(conn, "POST", self.post_path, body)
+            if not self.request(conn, "POST", self.post_path, body):
+                with self.lock:  # refused or failed: not a message the other side can see, count it apart
+                    self.rejected[marker] = self.sent.pop(marker)
             next_send = time.time() + rng.uniform(3.0, 6.0)
 
 
@@ -198,6 +213,8 @@ def main():
     }
     out["gunicorn"] = SETTINGS
     out["http_errors"] = sum(s.errors for s in sides)
+    out["http_error_kinds"] = dict(sum((s.error_kinds for s in sides), collections.Counter()))
+    out["posts_refused"] = sum(len(s.rejected) for s in sides)
     allv = lat["customer_to_agent"] + lat["agent_to_customer"]
     for name, values in [*lat.items(), ("all", allv)]:
         ms = [v * 1000 for v in values]
