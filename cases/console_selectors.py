@@ -54,22 +54,31 @@ def _period_q(filters: MoneyFilters, column: str = "created_at") -> Q:
     return q
 
 
+def _money_filters_q(filters: MoneyFilters, *, agent_field: str, reason_field: str) -> Q:
+    """The console's filters for one money table (credits: issuer and reason code; refunds: requester and source)."""
+    q = _period_q(filters)
+    conditions = {
+        agent_field: filters.agent_id,
+        "case__department_id": filters.department_id,
+        reason_field: filters.reason,
+        "status": filters.status,
+    }
+    for lookup, value in conditions.items():
+        if value:
+            q &= Q(**{lookup: value})
+    if filters.amount_min is not None:
+        q &= Q(amount__gte=filters.amount_min)
+    if filters.amount_max is not None:
+        q &= Q(amount__lte=filters.amount_max)
+    return q
+
+
 def credits_for_console(*, user, filters: MoneyFilters) -> QuerySet[GoodwillCredit]:
     if not is_supervisor(user):
         return GoodwillCredit.objects.none()
-    qs = GoodwillCredit.objects.filter(_period_q(filters))
-    if filters.agent_id:
-        qs = qs.filter(issued_by_id=filters.agent_id)
-    if filters.department_id:
-        qs = qs.filter(case__department_id=filters.department_id)
-    if filters.reason:
-        qs = qs.filter(reason_code=filters.reason)
-    if filters.status:
-        qs = qs.filter(status=filters.status)
-    if filters.amount_min is not None:
-        qs = qs.filter(amount__gte=filters.amount_min)
-    if filters.amount_max is not None:
-        qs = qs.filter(amount__lte=filters.amount_max)
+    qs = GoodwillCredit.objects.filter(
+        _money_filters_q(filters, agent_field="issued_by_id", reason_field="reason_code")
+    )
     return qs.select_related("issued_by", "decided_by", "customer", "case", "case__department").order_by(
         "-created_at", "-id"
     )
@@ -78,19 +87,7 @@ def credits_for_console(*, user, filters: MoneyFilters) -> QuerySet[GoodwillCred
 def refunds_for_console(*, user, filters: MoneyFilters) -> QuerySet[Refund]:
     if not is_supervisor(user):
         return Refund.objects.none()
-    qs = Refund.objects.filter(_period_q(filters))
-    if filters.agent_id:
-        qs = qs.filter(requested_by_id=filters.agent_id)
-    if filters.department_id:
-        qs = qs.filter(case__department_id=filters.department_id)
-    if filters.reason:
-        qs = qs.filter(source=filters.reason)
-    if filters.status:
-        qs = qs.filter(status=filters.status)
-    if filters.amount_min is not None:
-        qs = qs.filter(amount__gte=filters.amount_min)
-    if filters.amount_max is not None:
-        qs = qs.filter(amount__lte=filters.amount_max)
+    qs = Refund.objects.filter(_money_filters_q(filters, agent_field="requested_by_id", reason_field="source"))
     return qs.select_related("requested_by", "customer", "case", "case__department").order_by("-created_at", "-id")
 
 
