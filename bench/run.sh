@@ -72,6 +72,17 @@ ensure_helpdesk_venv() {
   fi
 }
 
+ensure_wrk() {  # the page-throughput load generator comes from Debian, like Chromium for the browser tests
+  command -v wrk >/dev/null && return 0
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    log "installing Debian's wrk"
+    apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+  else
+    echo "wrk is missing: install Debian's 'wrk' package" >&2; return 1
+  fi
+}
+if want http; then ensure_wrk; fi
+
 log "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GB RAM, $(psql "$PG/postgres" -Atqc 'SHOW server_version'), commit $(git rev-parse --short HEAD)"
 
 for n in $SCALES; do
