@@ -108,6 +108,100 @@ def main():
             d = rec[name]
             print(f"| {name} | {d['messages']} | {d['never_seen']} | {d['p50_ms']} | {d['p95_ms']} | {d['max_ms']} |")
         print()
+    sla = latest("sla_sweep")
+    for label, rec in sorted(sla.items(), key=lambda kv: order(kv[0])):
+        print(
+            f"### SLA sweep at {label} cases ({rec['sweeps']} full sweeps per scenario, medians; {rec['date_utc']})\n"
+        )
+        print("| scenario | open | due | index used | one batch query | full sweep | per due case |")
+        print("|---|---|---|---|---|---|---|")
+        for name, sc in rec["scenarios"].items():
+            print(
+                f"| {name} | {sc['open']:,} | {sc['due']:,} | {'yes' if sc['uses_index'] else 'NO'} "
+                f"| {sc['batch_query_median_ms']} ms | {sc['full_sweep_median_s']} s | {sc['per_case_ms']} ms |"
+            )
+        print(f"\nFull sweep B ÷ A = {rec['ratio_b_over_a']}\n")
+    targets()
+
+
+def _verdict(ok):
+    return "met" if ok else "**missed**"
+
+
+def targets():
+    """The issue's targets against the latest records (a target whose record is missing is said so)."""
+    rows = []
+    queue, helpdesk = latest("queue_page"), latest("helpdesk")
+    if queue:
+        most = max(r["queries"] for q in queue.values() for r in q["rows"].values())
+        rows.append(("Queue page: ≤ 8 queries whatever the page size or data", f"max {most}", most <= 8))
+        big = queue.get("1M")
+        if big:
+            p95 = max(r["ours"]["p95_ms"] for r in big["rows"].values())
+            rows.append(("Queue page: p95 < 100 ms at 1,000,000 cases", f"{p95} ms", p95 < 100))
+            worst = max(
+                (r.get("selector") or {}).get("ratio_median_over_raw", r["ratio_median_ours_over_raw"])
+                for r in big["rows"].values()
+            )
+            rows.append(("Case list within 3× of hand-written SQL (1M)", f"{worst}×", worst <= 3))
+        q50, h50 = queue.get("50k"), helpdesk.get("50k")
+        if q50 and h50:
+            for size, r in q50["rows"].items():
+                hd = h50["rows"].get(size)
+                if hd:
+                    qr = hd["queries"] / r["queries"]
+                    tr = hd["helpdesk"]["median_ms"] / r["ours"]["median_ms"]
+                    rows.append(
+                        (f"vs django-helpdesk at 50k, {size} rows: ≥ 10× fewer queries", f"{qr:.1f}×", qr >= 10)
+                    )
+                    rows.append((f"vs django-helpdesk at 50k, {size} rows: ≥ 5× less time", f"{tr:.1f}×", tr >= 5))
+    for label, rec in latest("take_next").items():
+        lv = rec["levels"]
+        if "16" in lv:
+            r16 = lv["16"]
+            rows.append(
+                (
+                    f"Take-next ≥ 40 % of raw at 16 ({label})",
+                    f"{r16['ratio_ours_over_raw']:.0%}",
+                    r16["ratio_ours_over_raw"] >= 0.4,
+                )
+            )
+            rows.append(
+                (
+                    f"Take-next p99 < 25 ms at 16 ({label})",
+                    f"{r16['ours_median_p99_ms']} ms",
+                    r16["ours_median_p99_ms"] < 25,
+                )
+            )
+            if "64" in lv:
+                keep = lv["64"]["ours_median_per_s"] / max(r16["ours_median_per_s"], 1e-9)
+                rows.append((f"Take-next at 64 ≥ 90 % of the 16 rate ({label})", f"{keep:.0%}", keep >= 0.9))
+        doubles = sum(v["ours_double_claims_total"] + v["raw_double_claims_total"] for v in lv.values())
+        rows.append((f"Take-next: zero double claims ({label})", str(doubles), doubles == 0))
+    for label, rec in latest("sla_sweep").items():
+        rows.append(
+            (
+                f"SLA sweep 1M open within 1.2× of 100k open ({label})",
+                f"{rec['ratio_b_over_a']}×",
+                rec["ratio_b_over_a"] <= 1.2,
+            )
+        )
+    for label, rec in latest("http_load").items():
+        ws = rec["pages"].get("workspace")
+        if ws and "share_of_hello_req_per_s" in ws:
+            share = ws["share_of_hello_req_per_s"]
+            rows.append((f"Workspace page ≥ 30 % of hello req/s ({label})", f"{share:.1%}", share >= 0.3))
+    for label, rec in latest("live_chat").items():
+        p95 = rec["all"]["p95_ms"]
+        rows.append((f"Live chat p95 < 1 s, {rec['conversations']} conversations ({label})", f"{p95} ms", p95 < 1000))
+    if not rows:
+        return
+    print("### Targets\n")
+    print("| target | measured | verdict |")
+    print("|---|---|---|")
+    for name, figure, ok in rows:
+        print(f"| {name} | {figure} | {_verdict(ok)} |")
+    print()
 
 
 if __name__ == "__main__":

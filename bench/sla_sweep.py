@@ -6,10 +6,13 @@ DESTROYS the cases in the target database (TRUNCATE cases_case CASCADE): run it 
 Builds 1,000,000 cases with INSERT … SELECT generate_series (minimal columns, no timeline), then:
   A. 100,000 open, 1 % due (1,000);  B. 1,000,000 open, same 1,000 due;  C. 1,000,000 open, 2,000 due.
 For each: EXPLAIN (ANALYZE, BUFFERS) of one sweep batch (must use the partial index ``case_sla_sweep``), the
-median time of that batch query, and the wall time of a full ``sla_sweep`` over the due cases (rolled back).
+median time of that batch query, and the median wall time of ``--sweeps`` full ``sla_sweep`` runs over the due
+cases (each rolled back, so every run sees the same due cases). The target is B ÷ A ≤ 1.2 on the full sweep.
+With BENCH_RESULTS set (run.sh does), the record is appended to $BENCH_RESULTS/sla_sweep.jsonl.
 """
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -125,10 +128,20 @@ def time_full_sweep(now) -> tuple[float, int, int]:
     return elapsed, result.cases, left
 
 
+def time_full_sweeps(now, runs: int) -> tuple[float, list[float], int, int]:
+    """Median of ``runs`` full sweeps (each rolled back, so each sees the same due cases)."""
+    samples, swept, left = [], 0, 0
+    for _ in range(runs):
+        elapsed, swept, left = time_full_sweep(now)
+        samples.append(elapsed)
+    return statistics.median(samples), samples, swept, left
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--yes", action="store_true", help="Confirm: the target database's cases are wiped.")
     parser.add_argument("--total", type=int, default=TOTAL)
+    parser.add_argument("--sweeps", type=int, default=3, help="full sweeps per scenario (median reported)")
     args = parser.parse_args()
     if not args.yes or connection.vendor != "postgresql":
         sys.exit("Refusing: pass --yes and point DATABASE_URL at your own PostgreSQL database.")
@@ -158,20 +171,50 @@ def main():
         plan = explain(check)
         uses_index = "case_sla_sweep" in plan
         batch_ms = time_batch_query(check)
-        sweep_s, swept, left = time_full_sweep(check)
-        rows.append((name, open_cases, due, uses_index, batch_ms, sweep_s, swept, left))
+        sweep_s, samples, swept, left = time_full_sweeps(check, args.sweeps)
+        rows.append((name, open_cases, due, uses_index, batch_ms, sweep_s, swept, left, samples))
         print(f"\n## {name}: {open_cases:,} open, {due:,} due\n{plan}\n")
         print(
-            f"batch query median {batch_ms:.2f} ms; full sweep {sweep_s:.2f} s for {swept:,} cases "
+            f"batch query median {batch_ms:.2f} ms; full sweep median {sweep_s:.2f} s "
+            f"(runs: {', '.join(f'{v:.2f}' for v in samples)}) for {swept:,} cases "
             f"({1000 * sweep_s / max(swept, 1):.2f} ms/case), left due: {left}"
         )
-    print("\n| scenario | open | due | index used | batch query (median of 9) | full sweep | per case |")
+    print(
+        f"\n| scenario | open | due | index used | batch query (median of 9) | full sweep (median of {args.sweeps}) | per case |"
+    )
     print("|---|---|---|---|---|---|---|")
-    for name, open_cases, due, uses_index, batch_ms, sweep_s, swept, _left in rows:
+    for name, open_cases, due, uses_index, batch_ms, sweep_s, swept, _left, _samples in rows:
         print(
             f"| {name} | {open_cases:,} | {due:,} | {'yes' if uses_index else 'NO'} | {batch_ms:.2f} ms | "
             f"{sweep_s:.2f} s | {1000 * sweep_s / max(swept, 1):.2f} ms |"
         )
+    by_name = {row[0]: row for row in rows}
+    ratio = by_name["B"][5] / by_name["A"][5]
+    print(f"\nfull sweep B ÷ A = {ratio:.2f} (target ≤ 1.2: {'met' if ratio <= 1.2 else 'missed'})")
+    if os.environ.get("BENCH_RESULTS"):
+        record = {
+            "label": "1M" if total == TOTAL else str(total),
+            "date_utc": f"{now:%Y-%m-%dT%H:%M:%SZ}",
+            "commit": commit.strip(),
+            "loadavg": os.getloadavg(),
+            "sweeps": args.sweeps,
+            "ratio_b_over_a": round(ratio, 3),
+            "scenarios": {
+                name: {
+                    "open": open_cases,
+                    "due": due,
+                    "uses_index": uses_index,
+                    "batch_query_median_ms": round(batch_ms, 3),
+                    "full_sweep_median_s": round(sweep_s, 3),
+                    "full_sweep_runs_s": [round(v, 3) for v in samples],
+                    "per_case_ms": round(1000 * sweep_s / max(swept, 1), 3),
+                    "swept": swept,
+                }
+                for name, open_cases, due, uses_index, batch_ms, sweep_s, swept, _left, samples in rows
+            },
+        }
+        with Path(os.environ["BENCH_RESULTS"], "sla_sweep.jsonl").open("a") as f:
+            f.write(json.dumps(record) + "\n")
 
 
 if __name__ == "__main__":
