@@ -22,6 +22,7 @@ from cases.models import (
     Case,
     Channel,
     Department,
+    GoodwillCredit,
     Holiday,
     Intent,
     Macro,
@@ -30,7 +31,8 @@ from cases.models import (
 )
 from cases.services.callbacks import callback_request
 from cases.services.cases import case_create
-from cases.services.queue import case_assign
+from cases.services.credits import credit_approve, credit_grant, credit_reject, credit_reverse
+from cases.services.queue import GROUP_OF, case_assign
 from customers.models import (
     Address,
     CarrierScan,
@@ -112,6 +114,11 @@ def seed_staff(departments: dict[str, Department]) -> None:
             profile.departments.set([departments[s] for s in slugs])
             if role == Role.SOCIAL_CARE:
                 profile.capacity_social = 5
+            # The demo's associates are at their desks: "Take next" works on the first click. Supervisors start
+            # offline, as they watch the board rather than take from it.
+            if role != Role.SUPERVISOR:
+                profile.presence = AgentProfile.Presence.AVAILABLE
+            profile.save()
         user.groups.set([Group.objects.get(name=role)])
 
 
@@ -749,10 +756,20 @@ def seed_customers(departments: dict[str, Department], *, count: int, now: datet
     department; the rest pick at random. A few cases are already with an associate."""
     combos = [(slug, channel) for slug in departments for channel in CHANNELS]
     sam = get_user_model().objects.get(username="sam")
+    # Seeded assignments go to associates only, never past their capacity per channel group (supervisors watch).
     holders = {
-        slug: [p.user for p in departments[slug].agents.select_related("user").order_by("user__username")]
+        slug: [
+            p
+            for p in departments[slug].agents.select_related("user").order_by("user__username")
+            if p.role != Role.SUPERVISOR
+        ]
         for slug in departments
     }
+    held: dict[tuple[int, str], int] = {}
+    for user_id, channel in Case.objects.filter(
+        status__in=[Case.Status.ASSIGNED, Case.Status.WAITING_CUSTOMER]
+    ).values_list("assignee_id", "channel"):
+        held[(user_id, GROUP_OF[channel])] = held.get((user_id, GROUP_OF[channel]), 0) + 1
     for index in range(1, count + 1):
         with transaction.atomic():
             world = _customer_world(index, now=now)
@@ -764,9 +781,83 @@ def seed_customers(departments: dict[str, Department], *, count: int, now: datet
                 combos[slot] if slot < len(combos) else (rng.choice(list(departments)), rng.choice(CHANNELS))
             )
             case = _open_case(rng, world=world, department=departments[slug], channel=channel, now=now)
-            agents = [u for u in holders[slug] if u.username != "sam"]
-            if agents and rng.random() < 0.15:
-                case_assign(case_id=case.pk, assignee=rng.choice(agents), actor=sam)
+            group = GROUP_OF[case.channel]
+            free = [p for p in holders[slug] if held.get((p.user_id, group), 0) < p.capacity_for(case.channel)]
+            if free and rng.random() < 0.15:
+                profile = rng.choice(free)
+                case_assign(case_id=case.pk, assignee=profile.user, actor=sam)
+                held[(profile.user_id, group)] = held.get((profile.user_id, group), 0) + 1
+
+
+# --- Goodwill credits ----------------------------------------------------------------------------------------------
+# Four weeks of a small team's goodwill credits, issued through the credit services (limits, four eyes, audit chain,
+# Message Center notices) so the supervisor console has something to audit on the first visit: mostly small credits
+# within limits, plus what the console exists to catch — an associate repeatedly crediting one customer just under
+# the per-credit limit, a credit above the limit waiting for approval, one approved and one rejected by a supervisor
+# who did not issue it, and a reversal.
+
+CREDIT_NOTES = {
+    GoodwillCredit.Reason.LATE_DELIVERY: "Parcel arrived days after the promised date.",
+    GoodwillCredit.Reason.MISSING_ITEM: "Item missing from the parcel; replacement sent.",
+    GoodwillCredit.Reason.SERVICE_FAILURE: "Customer was passed between teams twice.",
+    GoodwillCredit.Reason.BILLING_ERROR: "Charged twice at checkout; refund already on its way.",
+    GoodwillCredit.Reason.REFUND_DELAY: "Refund took longer than the promised five days.",
+    GoodwillCredit.Reason.LOYALTY: "Long-time customer, considering cancelling.",
+}
+
+
+def seed_credits(*, now: datetime) -> None:
+    """Seeded once: a database that already holds credits (a second run, or real use) is left alone."""
+    if GoodwillCredit.objects.exists():
+        return
+    from cases.selectors import cases_visible_to_agent
+
+    staff = {
+        u.username: u for u in get_user_model().objects.filter(username__in=["alice", "bob", "sofia", "sam", "sue"])
+    }
+    rng = random.Random("resolution-hub-demo-credits")
+    visible = {
+        name: list(  # Carol's Message Center stays about her own story: no credits on her cases
+            cases_visible_to_agent(user=staff[name])
+            .exclude(customer__email="carol@example.com")
+            .order_by("pk")
+            .values_list("pk", flat=True)[:80]
+        )
+        for name in ("alice", "bob", "sofia")
+    }
+    reasons = list(CREDIT_NOTES)
+
+    def grant(name: str, amount: str, *, days_ago: float, case_id: int | None = None, reason=None):
+        reason = reason or rng.choice(reasons)
+        return credit_grant(
+            case_id=case_id or rng.choice(visible[name]),
+            amount=Decimal(amount),
+            reason_code=reason,
+            note=CREDIT_NOTES[reason],
+            actor=staff[name],
+            now=now - timedelta(days=days_ago),
+        )
+
+    for day in range(28, 0, -1):
+        for name, top in (("alice", 45), ("bob", 40), ("sofia", 120)):
+            if rng.random() < 0.55:
+                amount = f"{rng.randint(5, top)}.{rng.choice(['00', '50', '99'])}"
+                if name == "bob" and rng.random() < 0.7:  # Bob's habit: just under the associate's $50 limit
+                    amount = rng.choice(["45.00", "47.50", "48.00", "49.00", "49.50", "49.99"])
+                grant(name, amount, days_ago=day + rng.random() / 3)
+    # Bob again: three credits just under the limit to the same customer within ten days.
+    repeat_case = visible["bob"][0]
+    for days_ago, amount in ((10.2, "49.00"), (6.1, "48.50"), (2.3, "49.99")):
+        grant("bob", amount, days_ago=days_ago, case_id=repeat_case, reason=GoodwillCredit.Reason.SERVICE_FAILURE)
+    # Above the limit: waiting for a supervisor, approved by one, rejected by another.
+    grant("alice", "120.00", days_ago=0.1, reason=GoodwillCredit.Reason.MISSING_ITEM)
+    approved = grant("sofia", "240.00", days_ago=3.5, reason=GoodwillCredit.Reason.SERVICE_FAILURE)
+    credit_approve(credit_id=approved.pk, actor=staff["sue"], note="Outage affected this customer twice.")
+    rejected = grant("alice", "95.00", days_ago=5.2, reason=GoodwillCredit.Reason.LOYALTY)
+    credit_reject(credit_id=rejected.pk, actor=staff["sam"], note="Retention offers go through the loyalty team.")
+    # A credit issued on the wrong customer's case, reversed by a supervisor.
+    wrong = grant("alice", "30.00", days_ago=8.4, reason=GoodwillCredit.Reason.LATE_DELIVERY)
+    credit_reverse(credit_id=wrong.pk, actor=staff["sam"], note="Issued on the wrong customer's case.")
 
 
 @transaction.atomic  # one commit: fast on SQLite, and a failed seed leaves nothing half-written
@@ -778,6 +869,7 @@ def seed_demo(*, customers: int = 300, now: datetime | None = None) -> dict:
     with transaction.atomic():
         seed_carol(departments, now=now)
     seed_customers(departments, count=customers, now=now)
+    seed_credits(now=now)
     return {
         "departments": Department.objects.count(),
         "staff": AgentProfile.objects.count(),
@@ -785,4 +877,5 @@ def seed_demo(*, customers: int = 300, now: datetime | None = None) -> dict:
         "orders": Order.objects.count(),
         "shipments": Shipment.objects.count(),
         "open_cases": Case.objects.open().count(),
+        "goodwill_credits": GoodwillCredit.objects.count(),
     }

@@ -5,7 +5,7 @@ from django.apps import apps
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F
 
 from cases.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
 from cases.models import Callback, Case, CaseEvent, Channel, Department
@@ -108,3 +108,66 @@ def test_carol_has_her_story(seeded):
 def test_every_demo_login_works(seeded):
     for username, _role in DEMO_LOGINS:
         assert authenticate(username=username, password=DEMO_PASSWORD) is not None, username
+
+
+def test_associates_start_available_and_seeded_holds_respect_capacity(seeded):
+    # Given the seeded staff
+    from cases.models import AgentProfile, Role
+    from cases.services.queue import CAPACITY_GROUPS, agent_load
+
+    profiles = AgentProfile.objects.select_related("user")
+    # Then the associates can take work on the first click; supervisors watch the board
+    assert {p.user.username for p in profiles if p.presence == AgentProfile.Presence.AVAILABLE} == {
+        "alice",
+        "bob",
+        "sofia",
+    }
+    # And no seeded assignment puts anyone over capacity, and supervisors hold nothing
+    for profile in profiles:
+        load = agent_load(user_id=profile.user_id)
+        if profile.role == Role.SUPERVISOR:
+            assert sum(load.values()) == 0, profile.user.username
+        for group, channels in CAPACITY_GROUPS.items():
+            assert load[group] <= profile.capacity_for(channels[0]), (profile.user.username, group, load)
+
+
+def test_the_console_has_credits_to_audit(seeded):
+    # Given the seeded goodwill credits
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cases.console_selectors import approval_queue, credit_anomalies
+    from cases.models import GoodwillCredit
+    from cases.services.audit import audit_verify
+
+    sam = get_user_model().objects.get(username="sam")
+    credits = GoodwillCredit.objects.all()
+    # Then there are four weeks of credits by the three associates, all through the services
+    assert credits.filter(kind=GoodwillCredit.Kind.CREDIT).count() > 30
+    assert set(credits.values_list("issued_by__username", flat=True)) >= {"alice", "bob", "sofia"}
+    # And what a supervisor acts on: one pending credit, decisions by a supervisor who did not issue, a reversal
+    assert [c.issued_by.username for c in approval_queue(user=sam)] == ["alice"]
+    decided = credits.filter(decided_by__isnull=False)
+    assert set(decided.values_list("status", flat=True)) == {
+        GoodwillCredit.Status.APPROVED,
+        GoodwillCredit.Status.REJECTED,
+    }
+    assert all(c.decided_by_id != c.issued_by_id for c in decided)
+    assert credits.filter(kind=GoodwillCredit.Kind.REVERSAL).count() == 1
+    # And the anomaly flags catch Bob's repeated just-under-the-limit credits to one customer
+    now = timezone.now()
+    flags = credit_anomalies(user=sam, since=now - timedelta(days=30), until=now + timedelta(minutes=1))
+    assert any("bob" in str(flag) for flag in flags["just_under"]), flags["just_under"]
+    bobs_repeat = (
+        credits.filter(issued_by__username="bob", kind=GoodwillCredit.Kind.CREDIT)
+        .values("customer_id")
+        .annotate(n=Count("id"))
+        .filter(n__gte=3)
+        .values_list("customer_id", flat=True)
+    )
+    assert bobs_repeat and set(bobs_repeat) <= {row["customer_id"] for row in flags["repeat_customers"]}
+    # And Carol's own Message Center is not flooded with credit notices
+    assert not credits.filter(customer__email="carol@example.com").exists()
+    # And every credit action is in an intact audit chain
+    assert audit_verify()[1] is None
