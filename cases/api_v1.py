@@ -7,6 +7,7 @@ Humans only: an API key is refused here (403) — goodwill credits are never iss
 
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
@@ -16,13 +17,21 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases import selectors
-from cases.models import Case, GoodwillCredit, Message, Refund
+from cases.errors import ApplicationError
+from cases.models import Case, Department, GoodwillCredit, Message, Refund
 from cases.services import idempotency
 from cases.services.credits import credit_grant
 from cases.services.messages import message_post
-from cases.services.queue import case_release, case_take_next
+from cases.services.queue import case_assign, case_release, case_take_next
 from cases.services.refunds.ledger import refund_request
-from cases.services.workspace import case_reopen, case_resolve, case_wait_on_customer
+from cases.services.workspace import (
+    case_escalate,
+    case_merge,
+    case_reopen,
+    case_resolve,
+    case_transfer,
+    case_wait_on_customer,
+)
 from customers.models import OrderItem, SubscriptionCharge
 
 ERROR = inline_serializer(
@@ -311,6 +320,116 @@ class CaseTransitionApi(StaffApi):
             case = case_reopen(case_id=case.pk, actor=request.user)
         else:
             case = case_release(case_id=case.pk, actor=request.user, reason=note)
+        return Response(CaseSerializer(case).data)
+
+
+class TransferIn(serializers.Serializer):
+    department = serializers.SlugRelatedField(slug_field="slug", queryset=Department.objects.all())
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class CaseTransferApi(StaffApi):
+    @extend_schema(
+        operation_id="cases_transfer",
+        request=TransferIn,
+        responses={200: CaseSerializer, **ERRORS},
+        tags=["cases"],
+        description=(
+            "Send a case you hold (supervisors: any case) to another department's queue, by the department's slug. "
+            "It waits there, unassigned, for someone who works that department; the move is on the timeline."
+        ),
+    )
+    def post(self, request, case_id: int):
+        case = selectors.case_get_for_agent(user=request.user, case_id=case_id)
+        data = TransferIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = case_transfer(
+            case_id=case.pk,
+            department_id=data.validated_data["department"].pk,
+            actor=request.user,
+            note=data.validated_data["note"],
+        )
+        return Response(CaseSerializer(case).data)
+
+
+class EscalateIn(serializers.Serializer):
+    to = serializers.ChoiceField(
+        choices=[
+            ("supervisor", "flag for supervisors at high priority (you keep the case)"),
+            ("social", "hand over to social care (higher clearance) at high priority"),
+        ]
+    )
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class CaseEscalateApi(StaffApi):
+    @extend_schema(
+        operation_id="cases_escalate",
+        request=EscalateIn,
+        responses={200: CaseSerializer, **ERRORS},
+        tags=["cases"],
+        description="Escalate a case you hold (supervisors: any case) to a supervisor or to social care.",
+    )
+    def post(self, request, case_id: int):
+        case = selectors.case_get_for_agent(user=request.user, case_id=case_id)
+        data = EscalateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = case_escalate(
+            case_id=case.pk, to=data.validated_data["to"], actor=request.user, note=data.validated_data["note"]
+        )
+        return Response(CaseSerializer(case).data)
+
+
+class MergeIn(serializers.Serializer):
+    into = serializers.CharField(max_length=32, help_text="Reference of the open case of the same customer to keep.")
+
+
+class CaseMergeApi(StaffApi):
+    @extend_schema(
+        operation_id="cases_merge",
+        request=MergeIn,
+        responses={200: CaseSerializer, **ERRORS},
+        tags=["cases"],
+        description=(
+            "Merge this duplicate (you hold it; supervisors: any case) into another open case of the same customer. "
+            "The duplicate becomes merged; both timelines record it."
+        ),
+    )
+    def post(self, request, case_id: int):
+        case = selectors.case_get_for_agent(user=request.user, case_id=case_id)
+        data = MergeIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        into = selectors.cases_visible_to_agent(user=request.user).filter(
+            reference=data.validated_data["into"].strip().upper()
+        )
+        if not into.exists():  # a case the caller cannot see is answered like one that does not exist
+            raise ApplicationError(f"No case {data.validated_data['into']}.", fields={"into": ["No such case."]})
+        case = case_merge(case_id=case.pk, into_reference=data.validated_data["into"], actor=request.user)
+        return Response(CaseSerializer(case).data)
+
+
+class AssignIn(serializers.Serializer):
+    assignee = serializers.SlugRelatedField(
+        slug_field="username", queryset=get_user_model().objects.filter(agent__isnull=False, is_active=True)
+    )
+
+
+class CaseAssignApi(StaffApi):
+    @extend_schema(
+        operation_id="cases_assign",
+        request=AssignIn,
+        responses={200: CaseSerializer, **ERRORS},
+        tags=["cases"],
+        description=(
+            "Supervisors assign a waiting case, or reassign a held one, to an associate (by username) who works the "
+            "case's department. Capacity is the supervisor's call (the board shows each associate's load)."
+        ),
+    )
+    def post(self, request, case_id: int):
+        case = selectors.case_get_for_agent(user=request.user, case_id=case_id)
+        data = AssignIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = case_assign(case_id=case.pk, assignee=data.validated_data["assignee"], actor=request.user)
         return Response(CaseSerializer(case).data)
 
 

@@ -202,3 +202,68 @@ def test_transitions_follow_the_map_and_are_on_the_timeline(staff, agent, depart
     )
     assert moves[-3:] == [("assigned", "waiting_customer"), ("waiting_customer", "resolved"), ("resolved", "new")]
     assert Case.objects.get(pk=case.pk).status == "new"
+
+
+def test_transfer_escalate_and_merge_work_like_the_workspace(staff, agent, department, other_department):
+    from cases.models import Case, CaseEvent
+
+    customer = CustomerFactory()
+    case = CaseFactory(department=department, customer=customer)
+    keep = CaseFactory(department=department, customer=customer)
+    staff.post(reverse("api-case-take-next"), {}, format="json")  # alice holds the oldest: ``case``
+    assert Case.objects.get(pk=case.pk).assignee_id == agent.pk
+
+    # escalate to a supervisor: priority raised, alice keeps it, on the timeline
+    escalate = reverse("api-case-escalate", args=[case.pk])
+    assert staff.post(escalate, {"to": "nobody"}, format="json").status_code == 400
+    up = staff.post(escalate, {"to": "supervisor", "note": "angry, third contact"}, format="json")
+    assert up.status_code == 200 and up.json()["priority"] <= 2
+    assert case.events.filter(type=CaseEvent.Type.ESCALATED).count() == 1
+
+    # merge into a case alice cannot see answers like a case that does not exist; nothing changes
+    hidden = CaseFactory(department=other_department, customer=customer)
+    merge = reverse("api-case-merge", args=[case.pk])
+    refused = staff.post(merge, {"into": hidden.reference}, format="json")
+    assert refused.status_code == 400 and refused.json()["errors"] == {"into": ["No such case."]}
+    assert staff.post(merge, {"into": "CS-0000-000000"}, format="json").json() == refused.json() | {
+        "detail": "No case CS-0000-000000."
+    }
+    assert Case.objects.get(pk=case.pk).status == "assigned"
+
+    # transfer by slug: back in a queue of the other department, unassigned
+    transfer = reverse("api-case-transfer", args=[case.pk])
+    assert staff.post(transfer, {"department": "nowhere"}, format="json").status_code == 400
+    moved = staff.post(transfer, {"department": "pharmacy", "note": "prescription question"}, format="json")
+    assert moved.status_code == 200 and moved.json()["status"] == "new"
+    case.refresh_from_db()
+    assert case.department_id == other_department.pk and case.assignee_id is None
+    assert case.events.filter(type=CaseEvent.Type.TRANSFERRED, old_value="general", new_value="pharmacy").exists()
+    # ... and now outside alice's departments: 404, like any case she cannot see
+    assert staff.post(transfer, {"department": "general"}, format="json").status_code == 404
+
+    # merge a duplicate she holds into the customer's other open case
+    dup = CaseFactory(department=department, customer=customer)
+    staff.post(reverse("api-case-take-next"), {}, format="json")  # takes ``keep`` (older)
+    staff.post(reverse("api-case-take-next"), {}, format="json")  # then ``dup``
+    merged = staff.post(reverse("api-case-merge", args=[dup.pk]), {"into": keep.reference.lower()}, format="json")
+    assert merged.status_code == 200 and merged.json()["status"] == "merged"
+    assert Case.objects.get(pk=dup.pk).merged_into_id == keep.pk
+
+
+def test_only_supervisors_assign_and_only_to_someone_in_the_department(api_client, agent, supervisor, department):
+    from cases.models import Case, CaseEvent
+
+    case = CaseFactory(department=department)
+    url = reverse("api-case-assign", args=[case.pk])
+    api_client.force_login(agent)
+    assert api_client.post(url, {"assignee": "alice"}, format="json").status_code == 403
+    api_client.force_login(supervisor)
+    assert api_client.post(url, {"assignee": "nobody"}, format="json").status_code == 400
+    outsider = AgentFactory(user__username="oscar", departments=[DepartmentFactory(slug="ereader")]).user
+    wrong = api_client.post(url, {"assignee": outsider.username}, format="json")
+    assert wrong.status_code == 400 and "assignee" in wrong.json()["errors"]
+    done = api_client.post(url, {"assignee": "alice"}, format="json")
+    assert done.status_code == 200 and done.json()["status"] == "assigned"
+    assert Case.objects.get(pk=case.pk).assignee_id == agent.pk
+    assert case.events.filter(type=CaseEvent.Type.ASSIGNED, new_value="alice").exists()
+    assert api_client.post(url, {"assignee": "alice"}, format="json").status_code == 409  # already hers
