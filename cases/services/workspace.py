@@ -110,7 +110,15 @@ def case_merge(*, case_id: int, into_reference: str, actor) -> Case:
     case = _lock(case_id)
     _require_holder(case, actor)
     into_reference = (into_reference or "").strip().upper()
-    target = Case.objects.select_for_update(no_key=True).filter(reference=into_reference).first()
+    from cases.selectors import cases_visible_to_agent
+
+    # A case the actor cannot see is answered like one that does not exist.
+    target = (
+        cases_visible_to_agent(user=actor)
+        .select_for_update(no_key=True, of=("self",))
+        .filter(reference=into_reference)
+        .first()
+    )
     if target is None:
         raise ApplicationError(f"No case {into_reference or '(blank)'}.", fields={"into": ["No such case."]})
     if target.pk == case.pk:
