@@ -1,10 +1,12 @@
 """Reads of the back office. One access gate per audience, used by lists and details alike."""
 
-from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
-from cases.models import AgentProfile, Case, Message, Role
+from cases.models import AgentProfile, Case, Channel, Message, Priority, Role
+
+HELD_STATUSES = (Case.Status.ASSIGNED, Case.Status.WAITING_CUSTOMER)
 
 
 def agent_profile_of(user) -> AgentProfile | None:
@@ -50,12 +52,21 @@ def case_get_for_customer(*, user, reference: str) -> Case:
 
 
 def queue_overview(*, user) -> list[dict]:
-    """Waiting cases per department and channel, with the oldest wait: one grouped query."""
+    """Waiting cases per department and channel, with the urgent count and the oldest wait: one grouped query.
+
+    Every column it reads (department, channel, priority, queue time) is in the partial index
+    ``case_waiting_counts``, so PostgreSQL answers it with an index-only scan of the waiting cases and never visits
+    the table (docs/BENCHMARKS.md, queue board). Keep it that way: ``COUNT("*")`` not ``COUNT(id)``, and group on
+    ``department_id`` (grouping on the name alone makes the planner guess badly and read the heap)."""
     rows = (
         cases_visible_to_agent(user=user)
         .filter(status=Case.Status.NEW)
-        .values("department__name", "department__slug", "channel")
-        .annotate(waiting=Count("id"), oldest=Min("queued_at"), urgent=Count("id", filter=Q(priority=1)))
+        .values("department_id", "department__name", "department__slug", "channel")
+        .annotate(
+            waiting=Count("*"),
+            oldest=Min("queued_at"),
+            urgent=Count("priority", filter=Q(priority=Priority.URGENT)),
+        )
         .order_by("department__name", "channel")
     )
     return list(rows)
@@ -74,51 +85,95 @@ def case_public_messages(*, case: Case, after_id: int = 0, limit: int = 200) -> 
 # --- Queue board and workspace (fixed query counts; pinned in tests) -------------------------------------------
 
 
+# What the board's case rows show (the rest of a case, JSON triage included, is not read: ~2× less to decode).
+BOARD_CASE_FIELDS = (
+    "reference", "subject", "channel", "intent", "priority", "status", "sla_due_at", "queued_at",
+    "department_id", "department__name", "department__slug",
+    "customer_id", "customer__name",
+)  # fmt: skip
+
+
 def queue_waiting(*, user, limit: int = 50) -> list[Case]:
-    """The head of the visible queues, in take-next order (priority, SLA due, queue time)."""
-    return list(
+    """The head of the visible queues, in take-next order (priority, SLA due, queue time).
+
+    Two steps in one statement: the ids of the first ``limit`` visible waiting cases, walked in order on the partial
+    index ``case_queue_head`` (which carries the department, so an associate's walk past other departments' cases
+    reads only the index), then those rows with their customer and department."""
+    head = (
         cases_visible_to_agent(user=user)
         .filter(status=Case.Status.NEW)
-        .select_related("customer", "department")
-        .order_by("priority", "sla_due_at", "queued_at", "id")[:limit]
+        .order_by("priority", "sla_due_at", "queued_at", "id")
+        .values("id")[:limit]
     )
-
-
-def cases_held_by(*, user) -> list[Case]:
     return list(
-        Case.objects.filter(assignee=user, status__in=(Case.Status.ASSIGNED, Case.Status.WAITING_CUSTOMER))
-        .select_related("customer", "department", "callback")
-        .order_by("priority", "sla_due_at", "id")
+        Case.objects.filter(pk__in=Subquery(head))
+        .select_related("customer", "department")
+        .only(*BOARD_CASE_FIELDS)
+        .order_by("priority", "sla_due_at", "queued_at", "id")
     )
+
+
+def cases_held_by(*, user, limit: int | None = None) -> list[Case]:
+    """Open cases an associate holds, most urgent first (``limit``: only the head of that list).
+
+    With a ``limit`` the order is taken from the partial index ``case_held_load`` (index-only, however many cases
+    they hold) and only the rows shown are read, with their customer and department."""
+    held = Case.objects.filter(assignee=user, status__in=HELD_STATUSES).order_by("priority", "sla_due_at", "id")
+    if limit is not None:
+        held = Case.objects.filter(pk__in=Subquery(held.values("id")[:limit])).order_by("priority", "sla_due_at", "id")
+    return list(held.select_related("customer", "department").only(*BOARD_CASE_FIELDS))
+
+
+# Capacity groups of the roster's load columns (the same grouping as cases.services.queue.CAPACITY_GROUPS).
+BOARD_LOAD_GROUPS: dict[str, tuple[str, ...]] = {
+    "chats": (Channel.CHAT,),
+    "calls": (Channel.CALLBACK, Channel.PHONE),
+    "socials": (Channel.SOCIAL,),
+    "asyncs": (Channel.EMAIL, Channel.WEB),
+}
+
+
+def _held_count(*channels: str):
+    """Open cases of the row's associate in these channels. An index-only range scan of ``case_held_load``
+    (assignee, channel) WHERE held: it reads exactly the entries it counts, never the table (``COUNT(*)``)."""
+    held = (
+        Case.objects.filter(assignee_id=OuterRef("user_id"), status__in=HELD_STATUSES, channel__in=channels)
+        .order_by()
+        .values("assignee_id")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return Coalesce(Subquery(held), 0)
+
+
+ROSTER_USER_DEFERRED = ("user__password", "user__last_login", "user__date_joined", "user__email")
 
 
 def agents_board(*, user) -> list[AgentProfile]:
-    """Associates of the viewer's departments (everyone for supervisors) with their presence and open load."""
+    """Associates of the viewer's departments (everyone for supervisors), the viewer always among them, with their
+    presence and open load per capacity group (``chats``, ``calls``, ``socials``, ``asyncs``): one query.
+
+    The load is one correlated count per group on the partial index ``case_held_load``; a join over every case an
+    agent ever held (resolved ones included) took seconds at 1,000,000 cases, and counting through the
+    (assignee, status) index read every held case from the table three times (docs/BENCHMARKS.md)."""
     profile = agent_profile_of(user)
     if profile is None:
         return []
-
-    # Open load per channel group as correlated subqueries on (assignee, status): a join over every case an agent
-    # ever held (resolved ones included) took seconds at 1,000,000 cases (docs/BENCHMARKS.md).
-    def held(*channels: str):
-        open_cases = (
-            Case.objects.filter(
-                assignee_id=OuterRef("user_id"),
-                status__in=(Case.Status.ASSIGNED, Case.Status.WAITING_CUSTOMER),
-                channel__in=channels,
-            )
-            .order_by()
-            .values("assignee_id")
-            .annotate(n=Count("id"))
-            .values("n")
-        )
-        return Coalesce(Subquery(open_cases), 0)
-
-    qs = AgentProfile.objects.select_related("user").annotate(
-        chats=held("chat"), calls=held("callback", "phone"), socials=held("social")
+    qs = (
+        AgentProfile.objects.select_related("user")
+        .defer(*ROSTER_USER_DEFERRED)
+        .annotate(**{name: _held_count(*channels) for name, channels in BOARD_LOAD_GROUPS.items()})
     )
     if not profile.is_supervisor:
-        qs = qs.filter(departments__in=profile.departments.all()).distinct()
+        # A semi-join (EXISTS), not a join + DISTINCT: an associate in two shared departments is one row, and the
+        # load counts run once per associate.
+        my_departments = AgentProfile.departments.through.objects.filter(agentprofile_id=profile.pk).values(
+            "department_id"
+        )
+        shares = AgentProfile.departments.through.objects.filter(
+            agentprofile_id=OuterRef("pk"), department_id__in=Subquery(my_departments)
+        )
+        qs = qs.filter(Q(pk=profile.pk) | Q(Exists(shares)))
     return list(qs.order_by("presence", "user__username"))
 
 
@@ -132,6 +187,36 @@ def callback_offers_for(*, user) -> list:
         .select_related("case", "case__customer", "case__department")
         .order_by("requested_at")
     )
+
+
+BOARD_WAITING_ROWS = 50  # head of the queue shown on the board
+BOARD_MINE_ROWS = 50  # the associate's own cases shown on the board (the header counts them all)
+
+
+def queue_board(*, user) -> dict:
+    """Everything the queue board shows, in a fixed number of queries whatever the data size (pinned in tests):
+    waiting counts per department × channel (1), head of the queue (1), my cases (1), the team with their load,
+    the viewer's own load included (1), my callback offers (1)."""
+    rows = queue_overview(user=user)
+    agents = agents_board(user=user)
+    me = next((a for a in agents if a.user_id == user.pk), None)
+    load = {
+        "chat": getattr(me, "chats", 0),
+        "call": getattr(me, "calls", 0),
+        "social": getattr(me, "socials", 0),
+        "async": getattr(me, "asyncs", 0),
+    }
+    mine = cases_held_by(user=user, limit=BOARD_MINE_ROWS)
+    return {
+        "rows": rows,
+        "total_waiting": sum(r["waiting"] for r in rows),
+        "waiting": queue_waiting(user=user, limit=BOARD_WAITING_ROWS),
+        "mine": mine,
+        "mine_more": max(0, sum(load.values()) - len(mine)),
+        "agents": agents,
+        "offers": callback_offers_for(user=user),
+        "load": load,
+    }
 
 
 def workspace_data(*, case: Case, user) -> dict:

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from cases import selectors
 from cases.errors import ApplicationError
 from cases.models import AgentProfile, Channel, Heartbeat, Role
-from cases.services.queue import agent_load, agent_set_presence, case_take_next
+from cases.services.queue import agent_set_presence, case_take_next
 from cases.services.refunds.supervision import refund_retry, refunds_needing_attention
 
 
@@ -33,24 +33,13 @@ def staff_required(view):
 
 
 def _board_context(request) -> dict:
-    rows = selectors.queue_overview(user=request.user)
-    now = timezone.now()
-    for row in rows:
-        row["oldest_wait"] = now - row["oldest"] if row["oldest"] else None
-    profile = selectors.agent_profile_of(request.user)
-    load = agent_load(user_id=request.user.pk)
+    board = selectors.queue_board(user=request.user)
     return {
-        "rows": rows,
-        "total_waiting": sum(r["waiting"] for r in rows),
-        "waiting": selectors.queue_waiting(user=request.user),
-        "mine": selectors.cases_held_by(user=request.user),
-        "agents": selectors.agents_board(user=request.user),
-        "offers": selectors.callback_offers_for(user=request.user),
-        "profile": profile,
-        "load": load,
+        **board,
+        "profile": selectors.agent_profile_of(request.user),
         "presence_choices": AgentProfile.Presence.choices,
         "channels": [(Channel.CHAT, "Chat"), (Channel.CALLBACK, "Callback"), (Channel.SOCIAL, "Social")],
-        "now": now,
+        "now": timezone.now(),
     }
 
 

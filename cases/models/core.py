@@ -236,6 +236,29 @@ class Case(models.Model):
                 fields=["sla_next_check_at"], condition=Q(sla_next_check_at__isnull=False), name="case_sla_sweep"
             ),
             models.Index(fields=["assignee", "status"], name="case_assignee_status"),
+            # Queue board: waiting counts, urgent counts and oldest wait per department × channel read from the
+            # index alone (index-only scan in index order, no heap visit on an all-visible table).
+            models.Index(
+                fields=["department", "channel", "priority", "queued_at"],
+                condition=Q(status="new"),
+                name="case_waiting_counts",
+            ),
+            # Queue board, head of the queue: the take-next order with the department in the index, so "the first 50
+            # waiting cases of my departments" is an index-only walk that skips other departments' cases without
+            # reading the table.
+            models.Index(
+                fields=["priority", "sla_due_at", "queued_at", "id"],
+                include=["department"],
+                condition=Q(status="new"),
+                name="case_queue_head",
+            ),
+            # Held (open, assigned) cases per associate and channel: the roster's load counts and "my cases" in
+            # priority order, both index-only; only held cases are in it.
+            models.Index(
+                fields=["assignee", "channel", "priority", "sla_due_at", "id"],
+                condition=Q(status__in=["assigned", "waiting_customer"]),
+                name="case_held_load",
+            ),
             models.Index(fields=["customer", "-created_at"], name="case_customer_recent"),
             models.Index(fields=["status", "-created_at"], name="case_status_recent"),
         ]

@@ -1,0 +1,133 @@
+"""The queue board (``cases:queues``) and its 3-second htmx poll: a fixed number of queries for supervisors and
+associates whatever the data size, the team's load per capacity group, and "my cases" bounded on the page."""
+
+import pytest
+from django.urls import reverse
+
+from cases import selectors
+from cases.models import Case, Priority, Role
+from cases.services.queue import agent_load
+from cases.tests.factories import AgentFactory, CaseFactory, DepartmentFactory
+
+pytestmark = pytest.mark.django_db
+
+HELD = (Case.Status.ASSIGNED, Case.Status.WAITING_CUSTOMER)
+CHANNELS = ("chat", "callback", "phone", "social", "email", "web")
+
+# session + user + the viewer's profile (staff_required), then the board: waiting counts, head of the queue, the
+# team with everyone's load (the viewer's own included), my cases, my callback offers.
+BOARD_QUERIES = 8
+
+
+def _world(size: int):
+    """``size`` waiting cases and ``size`` held cases per associate over two departments; a third department the
+    associate does not work in; a peer in both shared departments and one elsewhere."""
+    general = DepartmentFactory(slug="general", name="General support")
+    pharmacy = DepartmentFactory(slug="pharmacy", name="Pharmacy")
+    other = DepartmentFactory(slug="other", name="Other")
+    alice = AgentFactory(user__username="alice", departments=[general, pharmacy]).user
+    peer = AgentFactory(user__username="bob", departments=[general, pharmacy]).user
+    stranger = AgentFactory(user__username="zed", departments=[other]).user
+    sam = AgentFactory(user__username="sam", role=Role.SUPERVISOR).user
+    for i in range(size):
+        dept = (general, pharmacy, other)[i % 3]
+        CaseFactory(department=dept, channel=CHANNELS[i % 6], priority=Priority.URGENT if i % 5 == 0 else 3)
+        for who in (alice, peer, stranger):
+            CaseFactory(department=dept, channel=CHANNELS[i % 6], status=HELD[i % 2], assignee=who)
+    return {"alice": alice, "bob": peer, "zed": stranger, "sam": sam}
+
+
+@pytest.mark.parametrize("size", [3, 60])
+@pytest.mark.parametrize("viewer", ["sam", "alice"])
+@pytest.mark.parametrize("partial", [False, True])
+def test_the_board_costs_the_same_queries_whatever_the_data(client, django_assert_num_queries, size, viewer, partial):
+    # given a world of `size` waiting cases and `size` held cases per associate (60 > the 50 rows the board shows)
+    people = _world(size)
+    client.force_login(people[viewer])
+    headers = {"HX-Request": "true"} if partial else {}
+    # when the supervisor or an associate opens the board, or its poll asks for the fragment
+    with django_assert_num_queries(BOARD_QUERIES):
+        response = client.get(reverse("cases:queues"), headers=headers)
+    # then the same number of queries whatever the size, and the page is the page asked for
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert ("<html" in html) is not partial
+    assert 'id="agents"' in html and 'id="waiting"' in html
+
+
+def test_the_team_shows_each_associate_once_with_their_load_per_capacity_group(db):
+    people = _world(12)
+    # an associate sees the associates of their departments (the peer once, though they share two), themselves,
+    # and not an associate of another department
+    team = {a.user.username: a for a in selectors.agents_board(user=people["alice"])}
+    assert set(team) == {"alice", "bob"}
+    # a supervisor sees everyone
+    assert {a.user.username for a in selectors.agents_board(user=people["sam"])} == {"alice", "bob", "zed", "sam"}
+    # the load columns count the held cases per capacity group, as the capacity checks do
+    for name in ("alice", "bob"):
+        load = agent_load(user_id=people[name].pk)
+        row = team[name]
+        assert (row.chats, row.calls, row.socials, row.asyncs) == (
+            load["chat"],
+            load["call"],
+            load["social"],
+            load["async"],
+        )
+    assert (team["alice"].chats, team["alice"].calls, team["alice"].socials, team["alice"].asyncs) == (2, 4, 2, 4)
+
+
+def test_resolved_and_waiting_cases_are_not_load(db):
+    people = _world(0)
+    bob = people["bob"]
+    CaseFactory(channel="chat", status=Case.Status.ASSIGNED, assignee=bob)
+    CaseFactory(channel="chat", status=Case.Status.RESOLVED, assignee=bob)
+    CaseFactory(channel="chat", status=Case.Status.NEW)
+    row = next(a for a in selectors.agents_board(user=people["sam"]) if a.user_id == bob.pk)
+    assert (row.chats, row.calls, row.socials, row.asyncs) == (1, 0, 0, 0)
+
+
+def test_an_associate_with_no_department_still_sees_their_own_row(db):
+    loner = AgentFactory(user__username="loner").user
+    CaseFactory(channel="social", status=Case.Status.ASSIGNED, assignee=loner)
+    rows = selectors.agents_board(user=loner)
+    assert [(a.user.username, a.socials) for a in rows] == [("loner", 1)]
+
+
+def test_my_cases_shows_the_most_urgent_head_and_counts_the_rest(client, db):
+    # given an associate holding more cases than the board lists
+    people = _world(0)
+    alice = people["alice"]
+    n = selectors.BOARD_MINE_ROWS + 7
+    for i in range(n):
+        CaseFactory(channel="email", status=Case.Status.ASSIGNED, assignee=alice, priority=4 if i else 1)
+    client.force_login(alice)
+    response = client.get(reverse("cases:queues"))
+    # then the board lists the head in priority order, says how many more there are, and the header counts them all
+    mine = response.context["mine"]
+    assert len(mine) == selectors.BOARD_MINE_ROWS and mine[0].priority == 1
+    assert response.context["mine_more"] == 7
+    assert response.context["load"]["async"] == n
+    assert "and 7 more" in response.content.decode()
+
+
+def test_my_load_in_the_header_is_my_own_row_of_the_team(client, db):
+    people = _world(6)
+    alice = people["alice"]
+    client.force_login(alice)
+    response = client.get(reverse("cases:queues"))
+    load = agent_load(user_id=alice.pk)
+    assert response.context["load"] == load
+    assert f"chats {load['chat']}/" in response.content.decode()
+
+
+def test_the_head_of_the_queue_is_in_take_next_order_and_only_my_departments(db):
+    people = _world(30)
+    alice = people["alice"]
+    listed = selectors.queue_waiting(user=alice, limit=50)
+    expected = list(
+        Case.objects.filter(status=Case.Status.NEW, department__slug__in=("general", "pharmacy"))
+        .order_by("priority", "sla_due_at", "queued_at", "id")
+        .values_list("pk", flat=True)
+    )
+    assert [c.pk for c in listed] == expected
+    assert len(selectors.queue_waiting(user=people["sam"], limit=7)) == 7
