@@ -93,6 +93,14 @@ for n in $SCALES; do
   if want queue; then
     log "queue page at $lbl cases"
     step "queue $lbl" "$RESULTS/queue_page_$lbl.out" "$PY" bench/queue_page.py --label "$lbl" --repeat "$REPEAT"
+    if [[ $n == "$FULL_AT" ]]; then  # the board's 3 s poll, and both as an associate (their departments only)
+      step "queue $lbl poll" "$RESULTS/queue_page_${lbl}_poll.out" \
+        "$PY" bench/queue_page.py --label "$lbl" --repeat "$REPEAT" --partial
+      step "queue $lbl associate" "$RESULTS/queue_page_${lbl}_associate.out" \
+        "$PY" bench/queue_page.py --label "$lbl" --repeat "$REPEAT" --as-associate
+      step "queue $lbl associate poll" "$RESULTS/queue_page_${lbl}_associate_poll.out" \
+        "$PY" bench/queue_page.py --label "$lbl" --repeat "$REPEAT" --as-associate --partial
+    fi
   fi
   if want helpdesk; then
     ensure_helpdesk_venv
