@@ -2,6 +2,8 @@
 associates whatever the data size, the team's load per capacity group, and "my cases" bounded on the page."""
 
 import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from cases import selectors
@@ -131,3 +133,29 @@ def test_the_head_of_the_queue_is_in_take_next_order_and_only_my_departments(db)
     )
     assert [c.pk for c in listed] == expected
     assert len(selectors.queue_waiting(user=people["sam"], limit=7)) == 7
+
+
+@pytest.mark.parametrize("viewer", ["sam", "alice"])
+def test_the_board_counts_can_be_answered_from_the_indexes_alone(db, viewer):
+    """A regression guard for the 1M figures (docs/BENCHMARKS.md): ``COUNT(id)`` instead of ``COUNT(*)``, or a
+    column outside the index, would make these read every waiting / held case from the table again."""
+    user = _world(3)[viewer]
+    with CaptureQueriesContext(connection) as ctx:
+        selectors.queue_board(user=user)
+    plans = {}
+    for q in ctx.captured_queries:
+        # the plan PostgreSQL picks when it may not read the table (seq, bitmap and plain index scans off): an
+        # Index Only Scan is possible only if every column the query needs is in the index
+        with transaction.atomic(), connection.cursor() as cur:
+            for setting in ("enable_seqscan", "enable_bitmapscan", "enable_indexscan"):
+                cur.execute(f"SET LOCAL {setting} = off")
+            cur.execute("EXPLAIN " + q["sql"])
+            plans[q["sql"]] = "\n".join(row[0] for row in cur.fetchall())
+    overview = next(p for s, p in plans.items() if 'AS "waiting"' in s)
+    roster = next(p for s, p in plans.items() if 'AS "chats"' in s)
+    head = next(p for s, p in plans.items() if "\"status\" = 'new'" in s and "LIMIT" in s)
+    mine = next(p for s, p in plans.items() if "assignee_id" in s and "LIMIT" in s and "chats" not in s)
+    assert "Index Only Scan using case_waiting_counts" in overview
+    assert roster.count("Index Only Scan using case_held_load") == 4  # chat, call, social, async
+    assert "Index Only Scan using case_queue_head" in head
+    assert "Index Only Scan using case_held_load" in mine
