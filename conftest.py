@@ -40,3 +40,15 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_live_poll_left_waiting(request):
+    """A browser test leaves its pages' long polls waiting in the live server's threads (each with a database
+    connection): end them when the test ends, before the database is flushed or dropped (cases/live.py)."""
+    yield
+    if "live_server" in request.fixturenames:
+        from cases.live import hub
+
+        hub.drain()
+        hub.resume()

@@ -299,6 +299,54 @@ def case_messages_after(*, case: Case, after_id: int) -> list[Message]:
     return list(case.messages.filter(id__gt=after_id).select_related("author").order_by("id")[:200])
 
 
+# --- Live conversation: "is there anything new for this viewer?" (cases/live.py re-checks it while waiting) --------
+
+
+def live_token_customer(*, case: Case) -> str:
+    """What the customer's status line depends on; the page sends it back so a change ends the wait."""
+    return f"{case.status}.{case.assignee_id or 0}"
+
+
+def live_token_viewers(*, user_ids) -> str:
+    """Who else is viewing the workspace (the "also viewing" line), as the page last showed it."""
+    return "-".join(str(pk) for pk in sorted(user_ids)) or "0"
+
+
+def customer_chat_has_news(*, case_id: int, after_id: int, token: str) -> bool:
+    """A public message after ``after_id`` or a changed status line (one query; notes never count)."""
+    from django.db.models import Exists
+
+    row = (
+        Case.objects.filter(pk=case_id)
+        .annotate(
+            news=Exists(Message.objects.filter(case_id=OuterRef("pk"), kind__in=Message.PUBLIC_KINDS, id__gt=after_id))
+        )
+        .values_list("status", "assignee_id", "news")
+        .first()
+    )
+    if row is None:
+        return True  # gone: answer, the page's next request gets the 404
+    status, assignee_id, news = row
+    return news or f"{status}.{assignee_id or 0}" != token
+
+
+def workspace_chat_has_news(*, case: Case, user, after_id: int, token: str) -> bool:
+    """Any message (notes included) after ``after_id``, or a change in who else is viewing."""
+    if Message.objects.filter(case_id=case.pk, id__gt=after_id).exists():
+        return True
+    from django.utils import timezone
+
+    from cases.models import CaseViewer
+    from cases.services.workspace import VIEWER_TTL
+
+    ids = (
+        CaseViewer.objects.filter(case_id=case.pk, last_seen_at__gte=timezone.now() - VIEWER_TTL)
+        .exclude(user_id=user.pk)
+        .values_list("user_id", flat=True)
+    )
+    return live_token_viewers(user_ids=ids) != token
+
+
 def customer_get_for_agent(*, user, customer_id: int):
     """A customer's 360 is open to staff who can see at least one of their cases (supervisors: everyone)."""
     from customers.models import Customer

@@ -1,11 +1,12 @@
-"""The case workspace: one page per case, a live conversation panel (htmx polling), action forms.
+"""The case workspace: one page per case, a live conversation panel (htmx long polling, cases/live.py), action forms.
 Thin: every write is one service call; every read goes through the agent gate."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from cases import selectors
+from cases import live, selectors
 from cases.errors import ApplicationError
 from cases.models import Case, Department, Macro, Message
 from cases.services import workspace as ws
@@ -26,10 +27,12 @@ def _case(request, reference: str) -> Case:
 @require_GET
 def workspace(request, reference: str):
     case = _case(request, reference)
-    ws.case_viewer_touch(case=case, user=request.user)
+    ws.case_viewer_touch(case=case, user=request.user, arriving=True)
+    data = selectors.workspace_data(case=case, user=request.user)
     context = {
         "case": case,
-        **selectors.workspace_data(case=case, user=request.user),
+        **data,
+        "live_state": selectors.live_token_viewers(user_ids=[u.pk for u in data["viewers"]]),
         "departments": Department.objects.exclude(pk=case.department_id),
         "reasons": Case.ResolutionReason.choices,
         "is_holder": case.assignee_id == request.user.pk,
@@ -42,22 +45,42 @@ def workspace(request, reference: str):
 @staff_required
 @require_GET
 def workspace_poll(request, reference: str):
-    """New messages after ``?after=<id>`` (appended out of band), the status header and who else is viewing."""
+    """New messages after ``?after=<id>`` (appended out of band) and who else is viewing.
+
+    With ``?wait=1`` (what the page sends) and nothing new since ``after`` and the viewers ``state`` the page
+    shows, the request waits (bounded) for the case's next message, note or arriving viewer, then answers."""
     case = _case(request, reference)
     ws.case_viewer_touch(case=case, user=request.user)
     try:
         after = max(0, int(request.GET.get("after", "0")))
     except ValueError:
         after = 0
+    retry_in = None
+    if request.GET.get("wait") == "1":
+        state = request.GET.get("state", "")[:512]
+        outcome = live.live_wait(
+            case_id=case.pk,
+            kinds=(live.MESSAGE, live.NOTE, live.VIEWER),
+            ready=lambda: selectors.workspace_chat_has_news(case=case, user=request.user, after_id=after, token=state),
+        )
+        if outcome == live.BUSY:
+            retry_in = settings.RH_LIVE["BUSY_RETRY_SECONDS"]
+        else:  # still allowed to see it after the wait (a transfer may have taken it away)
+            case = _case(request, reference)
     new = selectors.case_messages_after(case=case, after_id=after)
+    viewers = selectors.case_viewers(case=case, exclude_user=request.user)
     context = {
         "case": case,
         "chat_messages": new,
         "last_id": new[-1].pk if new else after,
-        "viewers": selectors.case_viewers(case=case, exclude_user=request.user),
+        "viewers": viewers,
+        "live_state": selectors.live_token_viewers(user_ids=[u.pk for u in viewers]),
         "is_holder": case.assignee_id == request.user.pk,
+        "retry_in": retry_in,
     }
-    return render(request, f"{TEMPLATE}#poll", context)
+    response = render(request, f"{TEMPLATE}#poll", context)
+    live.live_done()
+    return response
 
 
 @staff_required

@@ -131,4 +131,7 @@ def case_transition(
     from cases.services.sla import sla_recompute
 
     sla_recompute(case=case, now=now, paused_from=old if old == Case.Status.WAITING_CUSTOMER else None)
+    from cases.live import CASE, case_news_publish
+
+    case_news_publish(case_id=case.pk, kind=CASE)  # the customer's live status line, after commit
     return case

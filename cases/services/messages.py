@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
+from cases import live
 from cases.errors import ApplicationError, NotAllowed
 from cases.models import Case, CaseEvent, Message, Notification
 from cases.services.cases import _clean_text, case_event_record, case_transition
@@ -27,6 +28,8 @@ def message_post(*, case_id: int, kind: str, body: str, author=None) -> Message:
     elif kind not in (Message.Kind.NOTE, Message.Kind.ASSISTANT, Message.Kind.SYSTEM):
         raise ApplicationError("Unknown message kind.", fields={"kind": ["Not a valid choice."]})
     message = Message.objects.create(case=case, kind=kind, body=text, author=author, created_at=now)
+    # Wake both sides' live polls once this transaction commits (a note wakes only staff).
+    live.case_news_publish(case_id=case.pk, kind=live.NOTE if kind == Message.Kind.NOTE else live.MESSAGE)
     case_event_record(
         case=case,
         type=CaseEvent.Type.NOTE if kind == Message.Kind.NOTE else CaseEvent.Type.MESSAGE,

@@ -12,7 +12,8 @@ from cases.models import AgentProfile, Case, CaseEvent, CaseViewer, Department, 
 from cases.services.cases import case_event_record, case_transition
 from cases.services.notifications import notification_send
 
-VIEWER_TTL = timedelta(seconds=20)
+# Longer than a live poll's wait (settings.RH_LIVE WAIT_SECONDS, 20 s): a waiting workspace touches once per answer.
+VIEWER_TTL = timedelta(seconds=30)
 SOCIAL_DEPARTMENT = "social"
 
 
@@ -191,8 +192,10 @@ def macro_render(*, macro: Macro, case: Case, agent) -> str:
         return macro.body
 
 
-def case_viewer_touch(*, case: Case, user, now: datetime | None = None) -> None:
-    """Record that ``user`` has the case open (one upsert, no lock): the collision line reads the last 20 s."""
+def case_viewer_touch(*, case: Case, user, now: datetime | None = None, arriving: bool = False) -> None:
+    """Record that ``user`` has the case open (one upsert, no lock): the collision line reads the last
+    ``VIEWER_TTL``. ``arriving`` (the workspace page itself, not its poll) wakes the other viewers' live polls so
+    their "also viewing" line shows the newcomer at once."""
     now = now or timezone.now()
     CaseViewer.objects.bulk_create(
         [CaseViewer(case=case, user=user, last_seen_at=now)],
@@ -200,3 +203,7 @@ def case_viewer_touch(*, case: Case, user, now: datetime | None = None) -> None:
         unique_fields=["case", "user"],
         update_fields=["last_seen_at"],
     )
+    if arriving:
+        from cases.live import VIEWER, case_news_publish
+
+        case_news_publish(case_id=case.pk, kind=VIEWER)
