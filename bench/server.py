@@ -1,6 +1,7 @@
 """Start/stop the app under gunicorn (bench settings) for HTTP benchmarks, and log-in cookies for wrk / clients."""
 
 import os
+import runpy
 import signal
 import subprocess
 import sys
@@ -9,21 +10,43 @@ import urllib.request
 
 from common import ROOT
 
-GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", str(2 * (os.cpu_count() or 1))))
-GUNICORN_THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "4"))
-SETTINGS = {"workers": GUNICORN_WORKERS, "threads": GUNICORN_THREADS, "worker_class": "gthread"}
+GUNICORN_CONF = ROOT / "config" / "gunicorn.conf.py"
 
 
-def start(port, *, workers=GUNICORN_WORKERS, threads=GUNICORN_THREADS, log=None):
+def _server_env(port=None):
+    """The same server settings as `make run` (config/gunicorn.conf.py); BENCH_GUNICORN_WORKERS / _THREADS
+    override them for an experiment (recorded in the results)."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "PYTHONPATH": str(ROOT)}
+    if os.environ.get("BENCH_GUNICORN_WORKERS"):
+        env["WEB_CONCURRENCY"] = os.environ["BENCH_GUNICORN_WORKERS"]
+    if os.environ.get("BENCH_GUNICORN_THREADS"):
+        env["WEB_THREADS"] = os.environ["BENCH_GUNICORN_THREADS"]
+    if port is not None:
+        env["PORT"] = str(port)
+    return env
+
+
+def _settings():
+    saved = dict(os.environ)
+    try:
+        os.environ.clear()
+        os.environ.update(_server_env())
+        conf = runpy.run_path(str(GUNICORN_CONF))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return {"workers": conf["workers"], "threads": conf["threads"], "worker_class": conf["worker_class"],
+            "config": "config/gunicorn.conf.py"}  # fmt: skip
+
+
+SETTINGS = _settings()
+
+
+def start(port, *, log=None):
+    env = _server_env(port)
     cmd = [
         str(ROOT / ".venv" / "bin" / "gunicorn"),
-        "config.wsgi:application",
-        "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers),
-        "--threads", str(threads),
-        "--worker-class", "gthread" if threads > 1 else "sync",
-        "--backlog", "2048",
+        "--config", str(GUNICORN_CONF),
         "--log-level", "warning",
     ]  # fmt: skip
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT)

@@ -90,8 +90,21 @@ def _database_from_env() -> dict:
     if env.str("DATABASE_URL", default=""):
         db = env.db("DATABASE_URL")
         if db["ENGINE"] == "django.db.backends.postgresql":
-            db.setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
-            db["CONN_HEALTH_CHECKS"] = True
+            pool_size = env.int("DB_POOL_MAX_SIZE", default=0)
+            if pool_size:
+                # Under gunicorn (config/gunicorn.conf.py sets it): one psycopg pool per process, shared by its
+                # threads. A thread holds a connection only while a request uses it, so 64 threads (most of
+                # them long polls waiting without one) never become 64 PostgreSQL connections per process.
+                db["CONN_MAX_AGE"] = 0  # Django returns the connection to the pool at the end of each request
+                db.setdefault("OPTIONS", {})["pool"] = {
+                    "min_size": min(2, pool_size),
+                    "max_size": pool_size,
+                    "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+                    "max_idle": 60,
+                }
+            else:
+                db.setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+                db["CONN_HEALTH_CHECKS"] = True
         return db
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     return {
@@ -256,6 +269,37 @@ RH_THROTTLE_RATES = {
 }
 # Throttle counters and other short-lived state. Production: CACHE_URL=redis://... so every web process shares it.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://resolution-hub")}
+
+
+# --- Live conversation transport (cases/live.py, docs/WORKSPACE.md) --------------------------------------------
+# Long polling: a poll with nothing new waits up to WAIT_SECONDS, woken by a publish after commit. Redis pub/sub
+# wakes every web process when CACHE_URL or CELERY_BROKER_URL is Redis (or RH_LIVE_REDIS_URL); without Redis the
+# waiters re-check the database every RECHECK_SECONDS. A waiting request holds a server thread: each process lets
+# at most MAX_WAITERS wait and keeps the rest of its threads (WEB_THREADS, set by config/gunicorn.conf.py) for pages.
+def _live_redis_url() -> str:
+    explicit = env.str("RH_LIVE_REDIS_URL", default="")
+    if explicit:
+        return "" if explicit == "off" else explicit
+    for name in ("CACHE_URL", "CELERY_BROKER_URL"):
+        url = env.str(name, default="")
+        if url.startswith(("redis://", "rediss://")):
+            return url
+        if url.startswith("rediscache://"):
+            return "redis://" + url.removeprefix("rediscache://")
+    return ""
+
+
+_web_threads = env.int("WEB_THREADS", default=64)
+RH_LIVE = {
+    "WAIT_SECONDS": env.float("RH_LIVE_WAIT_SECONDS", default=20.0),
+    "MAX_WAITERS": env.int("RH_LIVE_MAX_WAITERS", default=max(1, _web_threads - max(4, _web_threads // 4))),
+    # Without Redis every waiter re-checks the database (and keeps its connection): fewer of them per process.
+    "MAX_DB_WAITERS": env.int("RH_LIVE_MAX_DB_WAITERS", default=16),
+    "RECHECK_SECONDS": env.float("RH_LIVE_RECHECK_SECONDS", default=0.5),
+    "PUSH_RECHECK_SECONDS": env.float("RH_LIVE_PUSH_RECHECK_SECONDS", default=10.0),
+    "BUSY_RETRY_SECONDS": env.int("RH_LIVE_BUSY_RETRY_SECONDS", default=2),
+    "REDIS_URL": _live_redis_url(),
+}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Resolution Hub API",
     "DESCRIPTION": "Intake, cases and money for Resolution Hub's integrations and apps.",
