@@ -1,30 +1,55 @@
 """Live chat latency with 50 concurrent conversations: message sent → shown to the other side, p50 / p95.
 
-Both sides go through the pages' own mechanism over HTTP against gunicorn: the customer posts to
-``escalations:live_chat`` and the associate to ``cases:workspace_reply`` (htmx POSTs), and each side's page polls
-its poll partial (``live_chat_poll`` / ``workspace_poll``) the way htmx does it: the poll element is swapped on
-every response and its ``every 1s`` timer starts again, so the next poll leaves 1 s after the previous answer.
+Both sides go through the pages' own mechanism over HTTP against gunicorn (config/gunicorn.conf.py, the same
+server settings as `make run`): the customer posts to ``escalations:live_chat`` and the associate to
+``cases:workspace_reply`` (htmx POSTs), and each side's page long-polls its poll partial (``live_chat_poll`` /
+``workspace_poll``) exactly as the page's poller element does (templates + static/js/live_chat.js): it requests the
+URL in the poller's ``hx-get`` (``?after=…&state=…&wait=1``), the answer replaces the poller, and the new poller's
+``hx-trigger`` decides the next request: ``load`` = at once, ``load delay:Ns`` (the server was at its cap of
+waiting requests) = after N s or at once when this side's own POST succeeds (its ``chat-refresh``); a failed
+request is retried after 2, 4, 8, 16, 30 s like the page's script. The first request of each side carries the
+``after`` the page would have rendered and no ``state`` (the page is not loaded: the server answers at once with
+the state, then the side follows the returned pollers).
 Latency = from the start of the sender's POST to the first poll response on the other side that contains the
 message. Each conversation is a customer and an associate (up to 3 chats each, as the capacity rule says),
 each side sending every 3–6 s for ``--seconds``.
 
 Usage: DATABASE_URL=... python bench/live_chat.py --label 100k [--conversations 50] [--seconds 40]
+       [--live-redis redis://127.0.0.1:6379/9 | off]
 """
 
 import argparse
 import collections
+import html
 import http.client
+import os
 import random
+import re
 import secrets
 import statistics
 import threading
 import time
 import urllib.parse
 
-from common import django_setup, pct, write_result
+from common import RESULTS, django_setup, pct, write_result
 from server import SETTINGS, session_cookie, start, stop
 
-POLL_EVERY = 1.0
+POLLER = re.compile(r'<div id="(?:chat|ws)-poll"[^>]*?hx-get="([^"]+)"[^>]*?hx-trigger="([^"]+)"')
+DELAY = re.compile(r"load delay:(\d+(?:\.\d+)?)s")
+
+
+def next_poll(text, current):
+    """What the page's htmx does with a poll answer: the new poller's URL and how long before it fires."""
+    match = POLLER.search(text or "")
+    if not match:
+        return current, None
+    delay = DELAY.search(match.group(2))
+    return html.unescape(match.group(1)), float(delay.group(1)) if delay else 0.0
+
+
+def retry_delay(failures):
+    """static/js/live_chat.js: 2, 4, 8, 16, then 30 s."""
+    return min(30.0, 2.0 ** min(failures, 5))
 
 
 def setup(n):
@@ -77,6 +102,10 @@ class Side(threading.Thread):
         self.sent, self.seen, self.lock = sent, seen, lock  # sent: marker -> t0 ; seen: marker -> t1 (other side)
         self.pending = set()  # markers the OTHER side sent that we have not seen yet (filled lazily)
         self.errors = 0
+        self.polls = 0
+        self.delayed = 0  # polls answered "busy, ask again in N s" (over the server's cap of waiting requests)
+        self.refresh = threading.Event()  # the POST answer's HX-Trigger: chat-refresh
+        self.post_seconds = []
         self.error_kinds = collections.Counter()  # (method, status or exception name) -> count
 
     def request(self, conn, method, path, body=None):
@@ -106,15 +135,19 @@ class Side(threading.Thread):
             return ""
 
     def run(self):
-        poll_conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        poll_conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
         post_conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
         rng = random.Random(hash(self.name))
         next_send = time.time() + rng.uniform(0.5, 3.0)
         seq = 0
         sender = threading.Thread(target=self._send_loop, args=(post_conn, rng, next_send, seq), daemon=True)
         sender.start()
+        url = f"{self.poll_path}?after={self.after}&wait=1"
+        failures = 0
         while time.time() < self.stop_at + 3:  # keep polling a little after the last send
-            text = self.request(poll_conn, "GET", f"{self.poll_path}?after={self.after}")
+            self.refresh.clear()  # a chat-refresh while a request is in flight is dropped by htmx (element swapped)
+            errors_before = self.errors
+            text = self.request(poll_conn, "GET", url)
             now = time.time()
             if text:
                 with self.lock:
@@ -123,7 +156,20 @@ class Side(threading.Thread):
                             continue  # our own message
                         if marker not in self.seen and marker in text:
                             self.seen[marker] = now
-            time.sleep(POLL_EVERY)
+            if self.errors > errors_before:
+                failures += 1
+                delay = retry_delay(failures)
+            else:
+                failures = 0
+                url, delay = next_poll(text, url)
+                if delay is None:  # no poller in the answer (should not happen): retry like an error
+                    failures += 1
+                    delay = retry_delay(failures)
+            self.polls += 1
+            if delay:
+                self.delayed += 1
+                self.refresh.clear()
+                self.refresh.wait(delay)  # "load delay:Ns", or at once on our own chat-refresh
         sender.join()
 
     def _send_loop(self, conn, rng, next_send, seq):
@@ -138,9 +184,13 @@ class Side(threading.Thread):
             body = urllib.parse.urlencode({"body": f"Benchmark message {marker}"})
             with self.lock:
                 self.sent[marker] = time.time()
-            if not self.request(conn, "POST", self.post_path, body):
+            ok = self.request(conn, "POST", self.post_path, body)
+            self.post_seconds.append(time.time() - self.sent[marker])  # the POST's own time (part of the latency)
+            if not ok:
                 with self.lock:  # refused or failed: not a message the other side can see, count it apart
                     self.rejected[marker] = self.sent.pop(marker)
+            else:
+                self.refresh.set()
             next_send = time.time() + rng.uniform(3.0, 6.0)
 
 
@@ -150,7 +200,14 @@ def main():
     ap.add_argument("--conversations", type=int, default=50)
     ap.add_argument("--seconds", type=int, default=40)
     ap.add_argument("--port", type=int, default=8766)
+    ap.add_argument(
+        "--live-redis",
+        default=os.environ.get("BENCH_LIVE_REDIS_URL", "redis://127.0.0.1:6379/9"),
+        help="Redis for the long polls' pub/sub (the production shape); 'off' = the embedded fallback "
+        "(waiters re-check the database)",
+    )
     args = ap.parse_args()
+    os.environ["RH_LIVE_REDIS_URL"] = args.live_redis  # gunicorn (bench/server.py) inherits it
     django_setup()
     from django.db import connection
     from django.db.models import Max
@@ -164,7 +221,8 @@ def main():
         c["customer_cookie"] = session_cookie(c["customer"])
         c["after"] = Message.objects.filter(case_id=c["case_id"]).aggregate(m=Max("id"))["m"] or 0
     connection.close()
-    proc = start(args.port)
+    log = (RESULTS / "gunicorn_live_chat.log").open("a")
+    proc = start(args.port, log=log)
     sent, seen, lock = {}, {}, threading.Lock()
     stop_at = time.time() + args.seconds
     sides = []
@@ -209,12 +267,18 @@ def main():
         "label": args.label,
         "conversations": args.conversations,
         "seconds": args.seconds,
-        "poll_every_s": POLL_EVERY,
+        "transport": "long poll (wait=1), htmx poller semantics",
+        "live_redis": args.live_redis,
     }
     out["gunicorn"] = SETTINGS
     out["http_errors"] = sum(s.errors for s in sides)
     out["http_error_kinds"] = dict(sum((s.error_kinds for s in sides), collections.Counter()))
     out["posts_refused"] = sum(len(s.rejected) for s in sides)
+    out["polls"] = sum(s.polls for s in sides)
+    out["polls_told_to_wait"] = sum(s.delayed for s in sides)
+    posts_ms = [v * 1000 for side in sides for v in side.post_seconds]
+    if posts_ms:
+        out["post_ms"] = {"p50": round(statistics.median(posts_ms), 1), "p95": round(pct(posts_ms, 95), 1)}
     allv = lat["customer_to_agent"] + lat["agent_to_customer"]
     for name, values in [*lat.items(), ("all", allv)]:
         ms = [v * 1000 for v in values]
