@@ -257,10 +257,14 @@ def main():
         stop(proc)
     lat = {"customer_to_agent": [], "agent_to_customer": []}
     missing = {"customer_to_agent": 0, "agent_to_customer": 0}
+    started_at = stop_at - args.seconds
+    late = []  # when the messages that took over 1 s were sent (s after the start): a burst or all along?
     for marker, t0 in sent.items():
         direction = "customer_to_agent" if marker.startswith("c") else "agent_to_customer"
         if marker in seen:
             lat[direction].append(seen[marker] - t0)
+            if seen[marker] - t0 > 1.0:
+                late.append(round(t0 - started_at, 1))
         else:
             missing[direction] += 1
     out = {
@@ -276,6 +280,7 @@ def main():
     out["posts_refused"] = sum(len(s.rejected) for s in sides)
     out["polls"] = sum(s.polls for s in sides)
     out["polls_told_to_wait"] = sum(s.delayed for s in sides)
+    out["late_sent_at_s"] = sorted(late)
     posts_ms = [v * 1000 for side in sides for v in side.post_seconds]
     if posts_ms:
         out["post_ms"] = {"p50": round(statistics.median(posts_ms), 1), "p95": round(pct(posts_ms, 95), 1)}

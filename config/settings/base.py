@@ -97,7 +97,7 @@ def _database_from_env() -> dict:
                 # them long polls waiting without one) never become 64 PostgreSQL connections per process.
                 db["CONN_MAX_AGE"] = 0  # Django returns the connection to the pool at the end of each request
                 db.setdefault("OPTIONS", {})["pool"] = {
-                    "min_size": min(2, pool_size),
+                    "min_size": pool_size,  # opened when the process starts serving: no connect in a burst
                     "max_size": pool_size,
                     "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
                     "max_idle": 60,
