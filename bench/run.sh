@@ -8,6 +8,8 @@
 #   BENCH_PG          PostgreSQL server URL without database (default postgres://postgres@127.0.0.1:5432)
 #   BENCH_DB_PREFIX   per-scale databases are <prefix><scale> (default rh_bench_), built once and reused
 #   BENCH_REDIS_URL   Redis database for the refunds benchmark (default redis://127.0.0.1:6379/8; it is flushed)
+#   BENCH_LIVE_REDIS_URL  Redis for the live chat's pub/sub (default redis://127.0.0.1:6379/9; nothing is stored;
+#                     "off" measures the embedded fallback, database re-checks)
 #   BENCH_REPEAT      samples per page size for the queue page (default 40); BENCH_HELPDESK_BUDGET: seconds per
 #                     helpdesk page size before it stops sampling (default 60, at least 5 samples)
 #   BENCH_QUICK=1     short runs (smoke test of the harness, figures not meaningful)
