@@ -12,3 +12,12 @@ class CasesConfig(AppConfig):
         )
 
         sessions.connect_signals()
+
+        from django.db.models.signals import post_delete, post_save
+
+        from cases.models import Department, Macro
+        from cases.selectors import reference_cache_clear
+
+        for model in (Department, Macro):  # the workspace's cached reference lists (cases.selectors)
+            post_save.connect(reference_cache_clear, sender=model, dispatch_uid=f"refcache-save-{model.__name__}")
+            post_delete.connect(reference_cache_clear, sender=model, dispatch_uid=f"refcache-del-{model.__name__}")

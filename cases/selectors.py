@@ -28,8 +28,10 @@ def cases_visible_to_agent(*, user) -> QuerySet[Case]:
     return Case.objects.filter(department__in=profile.departments.all())
 
 
-def case_get_for_agent(*, user, case_id: int | None = None, reference: str | None = None) -> Case:
-    qs = cases_visible_to_agent(user=user).select_related("customer", "department", "assignee")
+def case_get_for_agent(
+    *, user, case_id: int | None = None, reference: str | None = None, related: tuple[str, ...] = ()
+) -> Case:
+    qs = cases_visible_to_agent(user=user).select_related("customer", "department", "assignee", *related)
     lookup = {"pk": case_id} if case_id is not None else {"reference": reference}
     try:
         return qs.get(**lookup)
@@ -225,11 +227,57 @@ def queue_board(*, user) -> dict:
     }
 
 
-def workspace_data(*, case: Case, user) -> dict:
-    """Everything the case workspace shows, with a fixed number of queries whatever the history length."""
-    from django.db.models import Prefetch
+# Reference lists of the workspace's controls, cached: departments and macros change a few times a year, the page
+# is opened all day. A save or delete clears the key (cases.apps); another process (locmem cache) sees the change
+# within REFERENCE_TTL seconds, every process at once with a shared cache (CACHE_URL).
+REFERENCE_TTL = 60
+DEPARTMENTS_KEY = "rh:ref:departments"
+MACROS_KEY = "rh:ref:macros"
 
-    from cases.models import Callback, CallbackAttempt, GoodwillCredit, Macro, Refund
+
+def department_choices() -> list[dict]:
+    """Every department as ``{"pk", "name"}``, by name (the transfer control)."""
+    from django.core.cache import cache
+
+    from cases.models import Department
+
+    rows = cache.get(DEPARTMENTS_KEY)
+    if rows is None:
+        rows = list(Department.objects.order_by("name").values("pk", "name"))
+        cache.set(DEPARTMENTS_KEY, rows, REFERENCE_TTL)
+    return rows
+
+
+def macro_choices(*, department_id: int | None) -> list[dict]:
+    """Active macros for a department (its own and the global ones) as ``{"pk", "title"}``, by title. The body is
+    read when a macro is used (``macro_fill``), never from here."""
+    from django.core.cache import cache
+
+    from cases.models import Macro
+
+    rows = cache.get(MACROS_KEY)
+    if rows is None:
+        rows = list(Macro.objects.filter(is_active=True).order_by("title", "pk").values("pk", "title", "department_id"))
+        cache.set(MACROS_KEY, rows, REFERENCE_TTL)
+    return [m for m in rows if m["department_id"] is None or m["department_id"] == department_id]
+
+
+def reference_cache_clear(**_kwargs) -> None:
+    from django.core.cache import cache
+
+    cache.delete_many([DEPARTMENTS_KEY, MACROS_KEY])
+
+
+WORKSPACE_MESSAGES = 200  # the latest messages of a conversation shown on the workspace (the poll appends newer ones)
+
+
+def workspace_data(*, case: Case, user) -> dict:
+    """Everything the case workspace shows, with a fixed number of queries whatever the history length. Every list
+    is bounded. ``case`` comes from ``case_get_for_agent(related=WORKSPACE_CASE_RELATED)`` (its callback is joined,
+    so a case without one costs no query for it)."""
+    from django.db.models import Prefetch, prefetch_related_objects
+
+    from cases.models import Callback, CallbackAttempt, GoodwillCredit, Refund
     from customers.models import CarrierScan, Order, Shipment
 
     customer = case.customer
@@ -247,30 +295,35 @@ def workspace_data(*, case: Case, user) -> dict:
         )
         .order_by("-placed_at")[:20]
     )
-    subscriptions = list(customer.subscriptions.prefetch_related("charges").order_by("-started_at"))
-    messages = list(case.messages.select_related("author").order_by("id"))
+    subscriptions = list(customer.subscriptions.prefetch_related("charges").order_by("-started_at")[:5])
+    latest = list(case.messages.select_related("author").order_by("-id")[: WORKSPACE_MESSAGES + 1])
+    messages = latest[:WORKSPACE_MESSAGES][::-1]
     events = list(case.events.select_related("actor").order_by("-id")[:100])
     earlier = list(
         Case.objects.filter(customer=customer)
         .exclude(pk=case.pk)
-        .select_related("department")
+        .only("reference", "subject", "status")
         .order_by("-created_at")[:10]
     )
     refunds = list(Refund.objects.filter(customer=customer).select_related("order_item").order_by("-created_at")[:20])
     credits = list(
         GoodwillCredit.objects.filter(customer=customer).select_related("issued_by").order_by("-created_at")[:20]
     )
-    macros = list(Macro.objects.filter(Q(department__isnull=True) | Q(department=case.department_id), is_active=True))
-    callback = (
-        Callback.objects.filter(case=case)
-        .prefetch_related(Prefetch("dial_attempts", queryset=CallbackAttempt.objects.select_related("agent")))
-        .first()
-    )
+    macros = macro_choices(department_id=case.department_id)
+    try:
+        callback = case.callback
+    except Callback.DoesNotExist:
+        callback = None
+    else:
+        prefetch_related_objects(
+            [callback], Prefetch("dial_attempts", queryset=CallbackAttempt.objects.select_related("agent"))
+        )
     viewers = case_viewers(case=case, exclude_user=user)
     return {
         "orders": orders,
         "subscriptions": subscriptions,
         "chat_messages": messages,
+        "earlier_messages_hidden": len(latest) > WORKSPACE_MESSAGES,
         "events": events,
         "earlier_cases": earlier,
         "refunds": refunds,
@@ -280,6 +333,25 @@ def workspace_data(*, case: Case, user) -> dict:
         "viewers": viewers,
         "last_id": messages[-1].pk if messages else 0,
     }
+
+
+WORKSPACE_CASE_RELATED = ("order_item", "callback")
+
+
+def assignable_agents(*, case: Case) -> list[AgentProfile]:
+    """Whom a supervisor can assign ``case`` to (``case_assign``'s rule: associates of its department and
+    supervisors), with presence and open chat load (the roster's index-only count, ``_held_count``). Loaded on
+    demand by the workspace's assign control, never with the page."""
+    members = AgentProfile.departments.through.objects.filter(department_id=case.department_id).values(
+        "agentprofile_id"
+    )
+    return list(
+        AgentProfile.objects.filter(Q(role=Role.SUPERVISOR) | Q(pk__in=members))
+        .select_related("user")
+        .defer(*ROSTER_USER_DEFERRED)
+        .annotate(chats=_held_count(Channel.CHAT))
+        .order_by("presence", "user__username")
+    )
 
 
 def case_viewers(*, case: Case, exclude_user=None) -> list:

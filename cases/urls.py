@@ -31,5 +31,6 @@ urlpatterns = [
     path("cases/<str:reference>/poll/", views_workspace.workspace_poll, name="workspace_poll"),
     path("cases/<str:reference>/reply/", views_workspace.workspace_reply, name="workspace_reply"),
     path("cases/<str:reference>/macro/", views_workspace.macro_fill, name="macro_fill"),
+    path("cases/<str:reference>/assignees/", views_workspace.workspace_assignees, name="workspace_assignees"),
     path("cases/<str:reference>/do/<slug:action>/", views_workspace.case_action, name="case_action"),
 ]

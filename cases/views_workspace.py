@@ -3,12 +3,13 @@ Thin: every write is one service call; every read goes through the agent gate.""
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from cases import live, selectors
 from cases.errors import ApplicationError
-from cases.models import Case, Department, Macro, Message
+from cases.models import Case, Macro, Message
 from cases.services import workspace as ws
 from cases.services.callbacks import callback_dial, callback_record_outcome
 from cases.services.messages import message_post
@@ -26,20 +27,33 @@ def _case(request, reference: str) -> Case:
 @staff_required
 @require_GET
 def workspace(request, reference: str):
-    case = _case(request, reference)
+    case = selectors.case_get_for_agent(
+        user=request.user, reference=reference, related=selectors.WORKSPACE_CASE_RELATED
+    )
     ws.case_viewer_touch(case=case, user=request.user, arriving=True)
     data = selectors.workspace_data(case=case, user=request.user)
     context = {
         "case": case,
         **data,
         "live_state": selectors.live_token_viewers(user_ids=[u.pk for u in data["viewers"]]),
-        "departments": Department.objects.exclude(pk=case.department_id),
+        "departments": [d for d in selectors.department_choices() if d["pk"] != case.department_id],
         "reasons": Case.ResolutionReason.choices,
         "is_holder": case.assignee_id == request.user.pk,
         "profile": selectors.agent_profile_of(request.user),
-        "assignable": selectors.agents_board(user=request.user),
     }
     return render(request, TEMPLATE, context)
+
+
+@staff_required
+@require_GET
+def workspace_assignees(request, reference: str):
+    """The supervisor's assign control, loaded when it is opened: who can take the case, with presence and load."""
+    case = _case(request, reference)
+    profile = selectors.agent_profile_of(request.user)
+    if not profile.is_supervisor:
+        raise PermissionDenied("Only supervisors assign cases.")
+    context = {"case": case, "assignable": selectors.assignable_agents(case=case)}
+    return render(request, f"{TEMPLATE}#assign_form", context)
 
 
 @staff_required

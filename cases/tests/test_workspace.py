@@ -71,14 +71,82 @@ def _rich_case(department, agent, rows):
 
 
 @pytest.mark.parametrize("rows", [10, 100])
-def test_workspace_uses_a_fixed_number_of_queries(client, agent, department, django_assert_num_queries, rows):
+@pytest.mark.parametrize("who", ["holder", "supervisor"])
+def test_workspace_uses_a_fixed_number_of_queries(
+    client, agent, supervisor, department, django_assert_num_queries, rows, who
+):
+    # 21 before session 2: the associates roster with load (agents_board) was read on every load, and the
+    # departments, macros and the callback were one query each. Now: the roster is loaded when the supervisor opens
+    # the assign control, the callback is joined to the case, departments and macros are cached reference lists.
     case = _rich_case(department, agent, rows)
-    client.force_login(agent)
-    with django_assert_num_queries(21):
-        response = client.get(reverse("cases:workspace", kwargs={"reference": case.reference}))
+    client.force_login(agent if who == "holder" else supervisor)
+    url = reverse("cases:workspace", kwargs={"reference": case.reference})
+    with django_assert_num_queries(19):  # cold: the departments and macros lists are read once
+        client.get(url)
+    with django_assert_num_queries(17):
+        response = client.get(url)
     assert response.status_code == 200
     assert b"m%d" % (rows - 1) in response.content
     assert b"m from the address" in response.content
+    assert b"Hello" in response.content  # the macro
+    assert (b"cases/%s/assignees/" % case.reference.encode() in response.content) == (who == "supervisor")
+
+
+def test_workspace_shows_the_latest_messages_of_a_long_conversation(client, agent, department, monkeypatch):
+    from cases import selectors
+
+    monkeypatch.setattr(selectors, "WORKSPACE_MESSAGES", 5)
+    case = CaseFactory(department=department, status="assigned", assignee=agent)
+    for i in range(8):
+        Message.objects.create(case=case, kind="customer", body=f"line-{i}-end")
+    client.force_login(agent)
+    response = client.get(reverse("cases:workspace", kwargs={"reference": case.reference}))
+    body = response.content.decode()
+    assert "line-2-end" not in body and "line-3-end" in body and "line-7-end" in body
+    assert body.index("line-3-end") < body.index("line-7-end")  # oldest first
+    assert "Earlier messages are not shown" in body
+
+
+def test_new_macro_and_department_show_on_the_next_load(client, agent, department):
+    from cases.tests.factories import DepartmentFactory
+
+    case = CaseFactory(department=department, status="assigned", assignee=agent)
+    client.force_login(agent)
+    url = reverse("cases:workspace", kwargs={"reference": case.reference})
+    client.get(url)  # fills the cached lists
+    Macro.objects.create(title="Refund explained", body="...")
+    DepartmentFactory(slug="pharmacy", name="Pharmacy desk")
+    body = client.get(url).content.decode()
+    assert "Refund explained" in body and "Pharmacy desk" in body
+    Macro.objects.filter(title="Refund explained").delete()  # queryset delete sends post_delete per row
+    assert "Refund explained" not in client.get(url).content.decode()
+
+
+def test_assign_control_is_loaded_on_demand_for_supervisors_only(
+    client, agent, supervisor, department, django_assert_num_queries
+):
+    other = DepartmentFactory(slug="pharmacy", name="Pharmacy")
+    outsider = AgentFactory(user__username="olga", departments=[other]).user
+    CaseFactory(department=department, status="assigned", assignee=agent, channel="chat")
+    case = CaseFactory(department=department)
+    url = reverse("cases:workspace_assignees", kwargs={"reference": case.reference})
+    client.force_login(agent)
+    assert client.get(url).status_code == 403
+    client.force_login(supervisor)
+    with django_assert_num_queries(5):  # session, user, profile, case, roster with load
+        response = client.get(url, headers={"HX-Request": "true"})
+    body = response.content.decode()
+    assert response.status_code == 200 and 'name="assignee"' in body
+    # who case_assign accepts: the department's associates and supervisors, with their open chats
+    assert "alice (" in body and "chats 1/" in body and "sam (" in body
+    assert outsider.username not in body
+    # and assigning from it works
+    client.post(
+        reverse("cases:case_action", kwargs={"reference": case.reference, "action": "assign"}),
+        {"assignee": agent.pk},
+    )
+    case.refresh_from_db()
+    assert case.assignee == agent and case.status == "assigned"
 
 
 def test_reply_to_a_case_you_do_not_hold_is_refused_with_a_message(client, agent, department):
