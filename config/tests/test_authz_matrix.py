@@ -66,6 +66,7 @@ POLICY: dict[str, dict[str, frozenset]] = {
     "/agent/cases/<str:reference>/poll/": allow(get=CASE_STAFF),
     "/agent/cases/<str:reference>/reply/": allow(post=CASE_STAFF),
     "/agent/cases/<str:reference>/macro/": allow(get=CASE_STAFF, post=CASE_STAFF),
+    "/agent/cases/<str:reference>/assignees/": allow(get=SUPERVISORS),
     "/agent/cases/<str:reference>/do/<slug:action>/": allow(post=CASE_STAFF),
     "/agent/heartbeat/": allow(get=STAFF, post=STAFF),  # read-only fragment that ignores the method
     "/agent/sla/": allow(get=SUPERVISORS, post=SUPERVISORS),
