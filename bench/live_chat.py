@@ -7,9 +7,9 @@ server settings as `make run`): the customer posts to ``escalations:live_chat`` 
 URL in the poller's ``hx-get`` (``?after=…&state=…&wait=1``), the answer replaces the poller, and the new poller's
 ``hx-trigger`` decides the next request: ``load`` = at once, ``load delay:Ns`` (the server was at its cap of
 waiting requests) = after N s or at once when this side's own POST succeeds (its ``chat-refresh``); a failed
-request is retried after 2, 4, 8, 16, 30 s like the page's script. The first request of each side carries the
-``after`` the page would have rendered and no ``state`` (the page is not loaded: the server answers at once with
-the state, then the side follows the returned pollers).
+request is retried after 2, 4, 8, 16, 30 s like the page's script. The first request carries the ``after`` and
+``state`` the page would render (same selectors); the pages themselves are not loaded (the page-throughput
+benchmark measures them).
 Latency = from the start of the sender's POST to the first poll response on the other side that contains the
 message. Each conversation is a customer and an associate (up to 3 chats each, as the capacity rule says),
 each side sending every 3–6 s for ``--seconds``.
@@ -93,11 +93,14 @@ def setup(n):
 class Side(threading.Thread):
     """One browser tab: polls its partial every second (after each answer) and posts messages now and then."""
 
-    def __init__(self, *, name, host, port, cookie, csrf, poll_path, post_path, after, stop_at, sent, seen, lock):
+    def __init__(
+        self, *, name, host, port, cookie, csrf, poll_path, post_path, after, state, stop_at, sent, seen, lock
+    ):
         super().__init__(daemon=True)
         self.name, self.host, self.port = name, host, port
         self.headers = {"Cookie": f"sessionid={cookie}; csrftoken={csrf}", "HX-Request": "true", "X-CSRFToken": csrf}
         self.poll_path, self.post_path, self.after, self.stop_at = poll_path, post_path, after, stop_at
+        self.state = state
         self.rejected = {}
         self.sent, self.seen, self.lock = sent, seen, lock  # sent: marker -> t0 ; seen: marker -> t1 (other side)
         self.pending = set()  # markers the OTHER side sent that we have not seen yet (filled lazily)
@@ -142,7 +145,8 @@ class Side(threading.Thread):
         seq = 0
         sender = threading.Thread(target=self._send_loop, args=(post_conn, rng, next_send, seq), daemon=True)
         sender.start()
-        url = f"{self.poll_path}?after={self.after}&wait=1"
+        # the poller URL the page renders: its last message and what it shows (status line / other viewers)
+        url = f"{self.poll_path}?{urllib.parse.urlencode({'after': self.after, 'state': self.state, 'wait': 1})}"
         failures = 0
         while time.time() < self.stop_at + 3:  # keep polling a little after the last send
             self.refresh.clear()  # a chat-refresh while a request is in flight is dropped by htmx (element swapped)
@@ -213,13 +217,18 @@ def main():
     from django.db.models import Max
     from django.urls import reverse
 
-    from cases.models import Message
+    from cases.models import Case, Message
+    from cases.selectors import case_viewers, live_token_customer, live_token_viewers
 
     convs = setup(args.conversations)
     for c in convs:
         c["agent_cookie"] = session_cookie(c["agent"])
         c["customer_cookie"] = session_cookie(c["customer"])
         c["after"] = Message.objects.filter(case_id=c["case_id"]).aggregate(m=Max("id"))["m"] or 0
+        # what each page would render into its poller (the same selectors as the views)
+        case = Case.objects.get(pk=c["case_id"])
+        c["customer_state"] = live_token_customer(case=case)
+        c["agent_state"] = live_token_viewers(user_ids=[u.pk for u in case_viewers(case=case, exclude_user=c["agent"])])
     connection.close()
     log = (RESULTS / "gunicorn_live_chat.log").open("a")
     proc = start(args.port, log=log)
@@ -240,12 +249,14 @@ def main():
             sides.append(
                 Side(name=f"c{i}", cookie=c["customer_cookie"], csrf=secrets.token_hex(16),
                      poll_path=reverse("escalations:live_chat_poll", args=[ref]),
-                     post_path=reverse("escalations:live_chat", args=[ref]), after=c["after"], **common)
+                     post_path=reverse("escalations:live_chat", args=[ref]), after=c["after"],
+                     state=c["customer_state"], **common)
             )  # fmt: skip
             sides.append(
                 Side(name=f"a{i}", cookie=c["agent_cookie"], csrf=secrets.token_hex(16),
                      poll_path=reverse("cases:workspace_poll", args=[ref]),
-                     post_path=reverse("cases:workspace_reply", args=[ref]), after=c["after"], **common)
+                     post_path=reverse("cases:workspace_reply", args=[ref]), after=c["after"],
+                     state=c["agent_state"], **common)
             )  # fmt: skip
         if not sides:
             raise SystemExit("no conversations")

@@ -93,8 +93,8 @@ def _database_from_env() -> dict:
             pool_size = env.int("DB_POOL_MAX_SIZE", default=0)
             if pool_size:
                 # Under gunicorn (config/gunicorn.conf.py sets it): one psycopg pool per process, shared by its
-                # threads. A thread holds a connection only while a request uses it, so 64 threads (most of
-                # them long polls waiting without one) never become 64 PostgreSQL connections per process.
+                # threads. A thread holds a connection only while a request uses it, so 96 threads (most of
+                # them long polls waiting without one) never become 96 PostgreSQL connections per process.
                 db["CONN_MAX_AGE"] = 0  # Django returns the connection to the pool at the end of each request
                 db.setdefault("OPTIONS", {})["pool"] = {
                     "min_size": pool_size,  # opened when the process starts serving: no connect in a burst
@@ -289,7 +289,7 @@ def _live_redis_url() -> str:
     return ""
 
 
-_web_threads = env.int("WEB_THREADS", default=64)
+_web_threads = env.int("WEB_THREADS", default=96)
 RH_LIVE = {
     "WAIT_SECONDS": env.float("RH_LIVE_WAIT_SECONDS", default=20.0),
     "MAX_WAITERS": env.int("RH_LIVE_MAX_WAITERS", default=max(1, _web_threads - max(4, _web_threads // 4))),
