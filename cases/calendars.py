@@ -71,16 +71,19 @@ class Calendar:
 ALWAYS_OPEN_UTC = Calendar()
 
 
-def calendar_for(department, *, always_open: bool | None = None) -> Calendar:
-    """The calendar of a ``Department`` (reads its hours and holidays: use ``prefetch_related`` in loops).
+def calendar_for(department, *, always_open: bool | None = None, hours=None, holidays=None) -> Calendar:
+    """The calendar of a ``Department`` (reads its hours and holidays: use ``prefetch_related`` in loops, or pass
+    ``hours`` as (weekday, opens, closes) triples and ``holidays`` as dates already fetched with the department).
 
     ``always_open=True`` forces a 24/7 clock in the department's time zone (a 24/7 SLA policy)."""
     if always_open or department.is_24_7:
         return Calendar(time_zone=department.time_zone, always_open=True)
-    hours = [(h.weekday, h.opens, h.closes) for h in department.hours.all()]
+    if hours is None:
+        hours = [(h.weekday, h.opens, h.closes) for h in department.hours.all()]
     if not hours:
         return Calendar(time_zone=department.time_zone, always_open=True)
-    holidays = [h.date for h in department.holidays.all()]
+    if holidays is None:
+        holidays = [h.date for h in department.holidays.all()]
     return Calendar.build(time_zone=department.time_zone, always_open=False, hours=hours, holidays=holidays)
 
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from cases import rawrows
 from cases.errors import ApplicationError, InvalidTransition
 from cases.models import Case, CaseEvent, Department, Message, Priority
 from cases.redaction import redact
@@ -16,7 +17,7 @@ from customers.models import Customer
 def case_event_record(
     *, case: Case, type: str, actor=None, old: str = "", new: str = "", data: dict | None = None, public: bool = False
 ) -> CaseEvent:
-    return CaseEvent.objects.create(
+    event = CaseEvent(
         case=case,
         type=type,
         actor=actor,
@@ -25,6 +26,7 @@ def case_event_record(
         data=data or {},
         is_public=public,
     )
+    return rawrows.insert(event)  # the row CaseEvent.objects.create() writes, without compiling a query
 
 
 def _clean_text(text: str, *, field: str) -> str:
@@ -96,6 +98,10 @@ def case_create(
     return case
 
 
+# Saved by ``case_transition`` when the caller names the fields it changed (``changed``): what the transition sets.
+TRANSITION_FIELDS = ("status", "assignee", "queued_at", "resolved_at", "sla_paused_at", "updated_at")
+
+
 def case_transition(
     *,
     case: Case,
@@ -104,8 +110,14 @@ def case_transition(
     data: dict | None = None,
     public: bool = True,
     now: datetime | None = None,
+    changed: tuple[str, ...] | None = None,
 ) -> Case:
-    """The one place status changes. Caller holds the row lock (``select_for_update``) inside a transaction."""
+    """The one place status changes. Caller holds the row lock (``select_for_update``) inside a transaction.
+
+    One UPDATE writes the status and the recomputed SLA due times together (``sla_prepare`` computes them on the
+    case in memory first), then the STATUS_CHANGED event, then any breach met late. ``changed``: the other fields
+    the caller set on ``case`` before calling (e.g. ``("assignee",)``), so only those and the transition's own
+    fields are written; None (the default) saves the whole row."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("case_transition must run inside a transaction with the case row locked")
     old = case.status
@@ -123,14 +135,18 @@ def case_transition(
         case.resolved_at = now
     if new_status == Case.Status.WAITING_CUSTOMER:
         case.sla_paused_at = now
-    # Leaving WAITING_CUSTOMER: ``sla_recompute`` below adds the paused time to the clocks and clears the pause.
-    case.save()
+    # Leaving WAITING_CUSTOMER: ``sla_prepare`` adds the paused time to the clocks and clears the pause.
+    from cases.services.sla import sla_prepare, sla_record_late
+
+    sla = sla_prepare(case=case, now=now)
+    if changed is None:
+        case.save()
+    else:
+        rawrows.update(case, {*TRANSITION_FIELDS, *changed, *sla.fields})  # = save(update_fields=…), precompiled
     case_event_record(
         case=case, type=CaseEvent.Type.STATUS_CHANGED, actor=actor, old=old, new=new_status, data=data, public=public
     )
-    from cases.services.sla import sla_recompute
-
-    sla_recompute(case=case, now=now, paused_from=old if old == Case.Status.WAITING_CUSTOMER else None)
+    sla_record_late(case=case, update=sla, now=now)
     from cases.live import CASE, case_news_publish
 
     case_news_publish(case_id=case.pk, kind=CASE)  # the customer's live status line, after commit

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
@@ -22,7 +22,21 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cases.calendars import Calendar, business_add, business_between, calendar_for, is_open, next_opening
-from cases.models import Case, CaseEvent, Channel, Message, Notification, Priority, SlaPolicy, SlaRecord, SlaTarget
+from cases.models import (
+    BusinessHours,
+    Case,
+    CaseEvent,
+    Channel,
+    Department,
+    Holiday,
+    Message,
+    Notification,
+    Priority,
+    SlaPolicy,
+    SlaRecord,
+    SlaTarget,
+)
+from cases.rawrows import RowLoader
 from cases.services.cases import case_event_record
 from cases.services.notifications import notification_send
 
@@ -81,16 +95,99 @@ def sla_policy_for(*, case: Case) -> SlaPolicy:
     policy = SlaPolicy.objects.matching(
         channel=case.channel, priority=case.priority, department_id=case.department_id
     ).first()
-    if policy is None:
-        from cases.sla_defaults import builtin_policy_for
-
-        policy = builtin_policy_for(channel=case.channel, priority=case.priority)
-    return policy
+    return policy if policy is not None else _builtin_policy(case)
 
 
-def sla_calendar_for(*, case: Case, policy: SlaPolicy | None) -> Calendar:
+def _builtin_policy(case: Case) -> SlaPolicy:
+    from cases.sla_defaults import builtin_policy_for
+
+    return builtin_policy_for(channel=case.channel, priority=case.priority)
+
+
+def sla_calendar_for(*, case: Case, policy: SlaPolicy | None, inputs: SlaInputs | None = None) -> Calendar:
     always = policy is None or policy.clock == SlaPolicy.Clock.ALWAYS
+    if inputs is not None:
+        return calendar_for(case.department, always_open=always, hours=inputs.hours, holidays=inputs.holidays)
     return calendar_for(case.department, always_open=always)
+
+
+# --- the same inputs fetched together with the case (take-next: one statement instead of four reads) ------------
+
+
+@dataclass(frozen=True)
+class SlaInputs:
+    """Everything ``sla_recompute`` reads about a case besides its messages and callback: the matching stored
+    policy (None: the built-in default), the department's weekly hours and holidays, the recorded points. Fetched
+    in the statement that locks the case (``sla_inputs_sql``) and consumed by the next recompute of that instance,
+    only while the case still has the channel, priority and department they were matched for (``key``)."""
+
+    key: tuple[str, int, int]
+    policy: SlaPolicy | None
+    hours: list[tuple[int, time, time]]
+    holidays: list[date]
+    recorded: list[tuple[str, str, datetime]]
+
+
+_POLICY_ROW = RowLoader(SlaPolicy, "sla_p")
+_DEPARTMENT_ROW = RowLoader(Department, "sla_d")
+
+
+def sla_inputs_sql(alias: str) -> tuple[str, str]:
+    """(select list, joins) that fetch the ``SlaInputs`` of the case row aliased ``alias``, in the same statement.
+    The policy is ``SlaPolicy.objects.matching(...).first()`` written out (same filters, same order)."""
+    select = ", ".join(
+        [
+            _POLICY_ROW.select,
+            _DEPARTMENT_ROW.select,
+            f"ARRAY(SELECT h.weekday FROM {BusinessHours._meta.db_table} h WHERE h.department_id = {alias}.department_id"
+            " ORDER BY h.id)",
+            f"ARRAY(SELECT h.opens FROM {BusinessHours._meta.db_table} h WHERE h.department_id = {alias}.department_id"
+            " ORDER BY h.id)",
+            f"ARRAY(SELECT h.closes FROM {BusinessHours._meta.db_table} h WHERE h.department_id = {alias}.department_id"
+            " ORDER BY h.id)",
+            f"ARRAY(SELECT x.date FROM {Holiday._meta.db_table} x WHERE x.department_id = {alias}.department_id)",
+            f"ARRAY(SELECT r.target FROM {SlaRecord._meta.db_table} r WHERE r.case_id = {alias}.id ORDER BY r.id)",
+            f"ARRAY(SELECT r.level FROM {SlaRecord._meta.db_table} r WHERE r.case_id = {alias}.id ORDER BY r.id)",
+            f"ARRAY(SELECT r.due_at FROM {SlaRecord._meta.db_table} r WHERE r.case_id = {alias}.id ORDER BY r.id)",
+        ]
+    )
+    policy = _POLICY_ROW.alias
+    joins = (
+        f"LEFT JOIN LATERAL (SELECT * FROM {SlaPolicy._meta.db_table} p WHERE p.is_active"
+        f" AND (p.channel = '' OR p.channel = {alias}.channel)"
+        f" AND (p.priority IS NULL OR p.priority = {alias}.priority)"
+        f" AND (p.department_id IS NULL OR p.department_id = {alias}.department_id)"
+        f' ORDER BY p."order", p.id LIMIT 1) {policy} ON true'
+        f" JOIN {Department._meta.db_table} {_DEPARTMENT_ROW.alias} ON {_DEPARTMENT_ROW.alias}.id = {alias}.department_id"
+    )
+    return select, joins
+
+
+SLA_INPUTS_WIDTH = _POLICY_ROW.width + _DEPARTMENT_ROW.width + 7
+
+
+def sla_inputs_attach(*, case: Case, values) -> None:
+    """Attach the ``SlaInputs`` (and the department) read by ``sla_inputs_sql`` to ``case``."""
+    values = list(values)
+    n = _POLICY_ROW.width
+    policy = _POLICY_ROW.load(values[:n]) if values[0] is not None else None
+    department = _DEPARTMENT_ROW.load(values[n : n + _DEPARTMENT_ROW.width])
+    weekdays, opens, closes, holidays, targets, levels, dues = values[n + _DEPARTMENT_ROW.width :]
+    Case.department.field.set_cached_value(case, department)
+    case._sla_inputs = SlaInputs(
+        key=(case.channel, case.priority, case.department_id),
+        policy=policy,
+        hours=list(zip(weekdays, opens, closes, strict=True)),
+        holidays=list(holidays),
+        recorded=list(zip(targets, levels, dues, strict=True)),
+    )
+
+
+def _take_inputs(case: Case) -> SlaInputs | None:
+    inputs = case.__dict__.pop("_sla_inputs", None)
+    if inputs is not None and inputs.key == (case.channel, case.priority, case.department_id):
+        return inputs
+    return None
 
 
 def _awaiting_reply_since(case: Case) -> datetime | None:
@@ -118,10 +215,13 @@ def _callback_of(case: Case) -> dict | None:
 # --- planning ------------------------------------------------------------------------------------------------
 
 
-def _plan(case: Case, now: datetime) -> Plan:
+def _plan(case: Case, now: datetime, inputs: SlaInputs | None = None) -> Plan:
     """Due times and points of ``case`` at ``now`` (reads messages/callback; writes nothing)."""
-    policy = sla_policy_for(case=case)
-    cal = sla_calendar_for(case=case, policy=policy)
+    if inputs is not None:
+        policy = inputs.policy if inputs.policy is not None else _builtin_policy(case)
+    else:
+        policy = sla_policy_for(case=case)
+    cal = sla_calendar_for(case=case, policy=policy, inputs=inputs)
     plan = Plan(policy=policy, calendar=cal)
     f = plan.fields
     f["sla_policy"] = policy if policy.pk else None  # a built-in default is not stored
@@ -273,14 +373,48 @@ def _record(case: Case, plan: Plan, point: Point, now: datetime) -> SlaRecord | 
     return record
 
 
-def _store(case: Case, plan: Plan, *, now: datetime, recorded: Recorded) -> None:
+@dataclass
+class SlaUpdate:
+    """What ``sla_prepare`` worked out: the due-time fields (already set on the case; ``fields`` are the model
+    field names to save) and the targets met late that ``sla_record_late`` records."""
+
+    plan: Plan
+    fields: list[str]
+    late: list[Point]
+
+
+def sla_prepare(*, case: Case, now: datetime) -> SlaUpdate:
+    """Compute the due times of ``case`` as it now is (in memory) and set them on it; writes nothing. The caller
+    saves the fields (``case_transition`` folds them into its status UPDATE) and then calls ``sla_record_late``."""
+    inputs = _take_inputs(case)
+    plan = _plan(case, now, inputs)
+    if not plan.points:
+        recorded = Recorded()
+    elif inputs is not None:
+        recorded = Recorded(inputs.recorded)
+    else:
+        recorded = _recorded(case)
+    late: list[Point] = []
+    for point in plan.points:
+        if not point.running and point.at <= now and not recorded.covers(point):
+            late.append(point)
+            recorded.add(point)
     pending = [p.at for p in plan.points if not recorded.covers(p) and (p.running or p.at > now)]
     fields = dict(plan.fields, sla_next_check_at=min(pending) if pending else None)
     for key, value in fields.items():
-        setattr(case, key, value)
-    policy = fields.pop("sla_policy")
-    fields["sla_policy_id"] = policy.pk if policy else None  # None for a built-in (unsaved) policy
-    Case.objects.filter(pk=case.pk).update(**fields)
+        setattr(case, key, value)  # sla_policy: None for a built-in (unsaved) policy
+    return SlaUpdate(plan=plan, fields=list(fields), late=late)
+
+
+def sla_record_late(*, case: Case, update: SlaUpdate, now: datetime) -> None:
+    """Record a breach for each target met late (an answer after its due time), once (the unique record decides)."""
+    for point in update.late:
+        if _record(case, update.plan, point, now) is not None:
+            case_event_record(
+                case=case,
+                type=CaseEvent.Type.SLA_BREACH,
+                data={"target": point.target, "due_at": point.due.isoformat(), "met_late": True},
+            )
 
 
 # --- the write-path entry point -----------------------------------------------------------------------------
@@ -291,19 +425,11 @@ def sla_recompute(*, case: Case, now: datetime, paused_from: str | None = None) 
 
     Counts the pause when the case leaves WAITING_CUSTOMER (``paused_from`` is informational: the pause start is
     ``case.sla_paused_at``). Records a breach for a target met late (an answer after its due time) at once; warning
-    and breach points of running targets are left to the sweep through ``sla_next_check_at``."""
-    plan = _plan(case, now)
-    recorded = _recorded(case) if plan.points else Recorded()
-    for point in plan.points:
-        if not point.running and point.at <= now and not recorded.covers(point):
-            if _record(case, plan, point, now) is not None:
-                case_event_record(
-                    case=case,
-                    type=CaseEvent.Type.SLA_BREACH,
-                    data={"target": point.target, "due_at": point.due.isoformat(), "met_late": True},
-                )
-            recorded.add(point)
-    _store(case, plan, now=now, recorded=recorded)
+    and breach points of running targets are left to the sweep through ``sla_next_check_at``.
+    ``case_transition`` does the same in two halves (``sla_prepare`` / ``sla_record_late``) around its UPDATE."""
+    update = sla_prepare(case=case, now=now)
+    sla_record_late(case=case, update=update, now=now)
+    Case.objects.filter(pk=case.pk).update(**{name: getattr(case, name) for name in update.fields})
 
 
 # --- the sweep ----------------------------------------------------------------------------------------------

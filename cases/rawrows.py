@@ -1,0 +1,118 @@
+"""Model instances from hand-written SQL on the hot paths (take-next's one-statement pick).
+
+``RowLoader(Model, alias)`` gives the SELECT list of a model's concrete columns under a table alias and turns the
+matching slice of a result row back into an instance with ``Model.from_db`` after the same database converters
+the ORM applies (JSON fields arrive as text from Django's psycopg setup and are decoded here), so the instance is
+the one ``Model.objects.get`` would have built.
+"""
+
+import functools
+
+from django.db import connection as default_connection
+
+
+class RowLoader:
+    def __init__(self, model, alias: str):
+        self.model = model
+        self.alias = alias
+        self.fields = list(model._meta.concrete_fields)
+        self.names = [f.attname for f in self.fields]
+        self.width = len(self.fields)
+        self.select = ", ".join(f'{alias}."{f.column}"' for f in self.fields)
+        self._converters = None
+
+    def _converters_for(self, connection):
+        if self._converters is None:
+            converters = []
+            for i, field in enumerate(self.fields):
+                col = field.get_col(self.alias)
+                found = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+                if found:
+                    converters.append((i, col, found))
+            self._converters = converters
+        return self._converters
+
+    def load(self, values, *, connection=default_connection):
+        """An instance from ``values`` (this model's columns in ``self.names`` order)."""
+        values = list(values)
+        for i, col, found in self._converters_for(connection):
+            value = values[i]
+            for convert in found:
+                value = convert(value, col, connection)
+            values[i] = value
+        return self.model.from_db(connection.alias, self.names, values)
+
+
+_INSERT_SQL: dict = {}
+_UPDATE_SQL: dict = {}
+
+
+def insert(instance, *, connection=default_connection):
+    """``INSERT … RETURNING pk`` of a new instance: the row ``instance.save()`` would write (defaults and
+    ``auto_now_add`` applied by ``pre_save``, values prepared by each field), without compiling an ORM query.
+    For models with a database-generated primary key and no save() logic beyond Django's (no signals needed)."""
+    if connection.vendor != "postgresql":
+        instance.save(force_insert=True, using=connection.alias)
+        return instance
+    model = type(instance)
+    meta = model._meta
+    entry = _INSERT_SQL.get(model)
+    if entry is None:
+        fields = [f for f in meta.concrete_fields if not f.primary_key]
+        columns = ", ".join(f'"{f.column}"' for f in fields)
+        marks = ", ".join(["%s"] * len(fields))
+        sql = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES ({marks}) RETURNING "{meta.pk.column}"'
+        entry = _INSERT_SQL[model] = (fields, sql)
+    fields, sql = entry
+    values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    with cursor(connection=connection) as c:
+        c.execute(sql, values)
+        instance.pk = c.fetchone()[0]
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return instance
+
+
+def update(instance, names, *, connection=default_connection) -> None:
+    """``UPDATE … SET <names> WHERE pk`` from the instance: what ``instance.save(update_fields=names)`` writes
+    (``auto_now`` fields listed in ``names`` are stamped by ``pre_save``), without compiling an ORM query."""
+    if connection.vendor != "postgresql":
+        instance.save(update_fields=names, using=connection.alias)
+        return
+    model = type(instance)
+    key = (model, tuple(sorted(names)))
+    entry = _UPDATE_SQL.get(key)
+    if entry is None:
+        meta = model._meta
+        fields = [meta.get_field(name) for name in key[1]]
+        sets = ", ".join(f'"{f.column}" = %s' for f in fields)
+        entry = _UPDATE_SQL[key] = (fields, f'UPDATE "{meta.db_table}" SET {sets} WHERE "{meta.pk.column}" = %s')
+    fields, sql = entry
+    values = [f.get_db_prep_save(f.pre_save(instance, False), connection) for f in fields]
+    values.append(instance.pk)
+    with cursor(connection=connection) as c:
+        c.execute(sql, values)
+
+
+def cursor(*, connection=default_connection):
+    """A cursor for the hot path's fixed statements: server-side binding with ``prepare=True`` (parsed and planned
+    once per connection, then only bound and executed), wrapped like any Django cursor (query logging, execute
+    wrappers, CaptureQueriesContext see it). Django leaves prepared statements off by default for transaction-mode
+    poolers; ``RH["PREPARE_HOT_STATEMENTS"] = False`` falls back to the ordinary cursor."""
+    from django.conf import settings
+
+    if not settings.RH.get("PREPARE_HOT_STATEMENTS", True) or connection.vendor != "postgresql":
+        return connection.cursor()
+    connection.ensure_connection()
+    return connection._prepare_cursor(_prepared_cursor_class()(connection.connection))
+
+
+@functools.cache
+def _prepared_cursor_class():
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class PreparedCursor(ServerBindingCursor):
+        def execute(self, query, params=None, *, prepare=True, binary=None):
+            return super().execute(query, params, prepare=prepare, binary=binary)
+
+    return PreparedCursor
