@@ -43,6 +43,7 @@ class RowLoader:
         return self.model.from_db(connection.alias, self.names, values)
 
 
+NEVER_AUTOMATICALLY = 2**31 - 1
 _INSERT_SQL: dict = {}
 _UPDATE_SQL: dict = {}
 
@@ -104,7 +105,13 @@ def cursor(*, connection=default_connection):
     if not settings.RH.get("PREPARE_HOT_STATEMENTS", True) or connection.vendor != "postgresql":
         return connection.cursor()
     connection.ensure_connection()
-    return connection._prepare_cursor(_prepared_cursor_class()(connection.connection))
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        # Django connects with automatic preparation off (None), which also refuses prepare=True. A threshold no
+        # statement reaches keeps every other statement unprepared (Django's cursors bind client-side and never
+        # prepare anyway) while prepare=True prepares ours.
+        raw.prepare_threshold = NEVER_AUTOMATICALLY
+    return connection._prepare_cursor(_prepared_cursor_class()(raw))
 
 
 @functools.cache

@@ -337,6 +337,9 @@ RH = {
     # Refund supervision and reconciliation
     "REFUND_STUCK_MINUTES": env.int("RH_REFUND_STUCK_MINUTES", default=15),
     "REFUND_RECONCILE_BATCH": env.int("RH_REFUND_RECONCILE_BATCH", default=500),
+    # Hot-path statements (take-next, case events; cases/rawrows.py) as server-side prepared statements on
+    # PostgreSQL. Turn off behind a transaction-mode pooler (pgbouncer) that cannot keep them per connection.
+    "PREPARE_HOT_STATEMENTS": env.bool("RH_PREPARE_HOT_STATEMENTS", default=True),
 }
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # 1 MiB request bodies at most
