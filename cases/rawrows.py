@@ -48,6 +48,46 @@ _INSERT_SQL: dict = {}
 _UPDATE_SQL: dict = {}
 
 
+def _insert_entry(model):
+    entry = _INSERT_SQL.get(model)
+    if entry is None:
+        meta = model._meta
+        fields = [f for f in meta.concrete_fields if not f.primary_key]
+        columns = ", ".join(f'"{f.column}"' for f in fields)
+        marks = ", ".join(["%s"] * len(fields))
+        sql = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES ({marks}) RETURNING "{meta.pk.column}"'
+        entry = _INSERT_SQL[model] = (fields, sql)
+    return entry
+
+
+def _update_entry(model, names):
+    key = (model, tuple(sorted(names)))
+    entry = _UPDATE_SQL.get(key)
+    if entry is None:
+        meta = model._meta
+        fields = [meta.get_field(name) for name in key[1]]
+        sets = ", ".join(f'"{f.column}" = %s' for f in fields)
+        entry = _UPDATE_SQL[key] = (fields, f'UPDATE "{meta.db_table}" SET {sets} WHERE "{meta.pk.column}" = %s')
+    return entry
+
+
+def _insert_values(instance, fields, connection):
+    return [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+
+
+def _update_values(instance, fields, connection):
+    values = [f.get_db_prep_save(f.pre_save(instance, False), connection) for f in fields]
+    values.append(instance.pk)
+    return values
+
+
+def _inserted(instance, pk, connection):
+    instance.pk = pk
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return instance
+
+
 def insert(instance, *, connection=default_connection):
     """``INSERT … RETURNING pk`` of a new instance: the row ``instance.save()`` would write (defaults and
     ``auto_now_add`` applied by ``pre_save``, values prepared by each field), without compiling an ORM query.
@@ -55,23 +95,11 @@ def insert(instance, *, connection=default_connection):
     if connection.vendor != "postgresql":
         instance.save(force_insert=True, using=connection.alias)
         return instance
-    model = type(instance)
-    meta = model._meta
-    entry = _INSERT_SQL.get(model)
-    if entry is None:
-        fields = [f for f in meta.concrete_fields if not f.primary_key]
-        columns = ", ".join(f'"{f.column}"' for f in fields)
-        marks = ", ".join(["%s"] * len(fields))
-        sql = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES ({marks}) RETURNING "{meta.pk.column}"'
-        entry = _INSERT_SQL[model] = (fields, sql)
-    fields, sql = entry
-    values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    fields, sql = _insert_entry(type(instance))
     with cursor(connection=connection) as c:
-        c.execute(sql, values)
-        instance.pk = c.fetchone()[0]
-    instance._state.adding = False
-    instance._state.db = connection.alias
-    return instance
+        c.execute(sql, _insert_values(instance, fields, connection))
+        pk = c.fetchone()[0]
+    return _inserted(instance, pk, connection)
 
 
 def update(instance, names, *, connection=default_connection) -> None:
@@ -80,19 +108,24 @@ def update(instance, names, *, connection=default_connection) -> None:
     if connection.vendor != "postgresql":
         instance.save(update_fields=names, using=connection.alias)
         return
-    model = type(instance)
-    key = (model, tuple(sorted(names)))
-    entry = _UPDATE_SQL.get(key)
-    if entry is None:
-        meta = model._meta
-        fields = [meta.get_field(name) for name in key[1]]
-        sets = ", ".join(f'"{f.column}" = %s' for f in fields)
-        entry = _UPDATE_SQL[key] = (fields, f'UPDATE "{meta.db_table}" SET {sets} WHERE "{meta.pk.column}" = %s')
-    fields, sql = entry
-    values = [f.get_db_prep_save(f.pre_save(instance, False), connection) for f in fields]
-    values.append(instance.pk)
+    fields, sql = _update_entry(type(instance), names)
     with cursor(connection=connection) as c:
-        c.execute(sql, values)
+        c.execute(sql, _update_values(instance, fields, connection))
+
+
+def update_then_insert(instance, names, new, *, connection=default_connection):
+    """``update(instance, names)`` and ``insert(new)`` in one statement (``WITH u AS (UPDATE …) INSERT …``): one
+    round trip for a change and the row that records it. Returns ``new`` with its primary key."""
+    if connection.vendor != "postgresql":
+        update(instance, names, connection=connection)
+        return insert(new, connection=connection)
+    update_fields, update_sql = _update_entry(type(instance), names)
+    insert_fields, insert_sql = _insert_entry(type(new))
+    values = _update_values(instance, update_fields, connection) + _insert_values(new, insert_fields, connection)
+    with cursor(connection=connection) as c:
+        c.execute(f"WITH changed AS ({update_sql}) {insert_sql}", values)
+        pk = c.fetchone()[0]
+    return _inserted(new, pk, connection)
 
 
 def cursor(*, connection=default_connection):
@@ -111,7 +144,9 @@ def cursor(*, connection=default_connection):
         # statement reaches keeps every other statement unprepared (Django's cursors bind client-side and never
         # prepare anyway) while prepare=True prepares ours.
         raw.prepare_threshold = NEVER_AUTOMATICALLY
-    return connection._prepare_cursor(_prepared_cursor_class()(raw))
+    prepared = _prepared_cursor_class()(raw)
+    prepared.log_queries = connection.queries_logged
+    return connection._prepare_cursor(prepared)
 
 
 @functools.cache
@@ -119,7 +154,14 @@ def _prepared_cursor_class():
     from django.db.backends.postgresql.base import ServerBindingCursor
 
     class PreparedCursor(ServerBindingCursor):
+        log_queries = False
+
         def execute(self, query, params=None, *, prepare=True, binary=None):
-            return super().execute(query, params, prepare=prepare, binary=binary)
+            result = super().execute(query, params, prepare=prepare, binary=binary)
+            if self.log_queries and self._query is None:
+                # psycopg leaves ``_query`` unset when it runs an already prepared statement; Django's query log
+                # (CaptureQueriesContext, DEBUG) reads the statement text from it.
+                self._query = self._convert_query(query, params)
+            return result
 
     return PreparedCursor

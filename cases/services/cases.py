@@ -17,7 +17,12 @@ from customers.models import Customer
 def case_event_record(
     *, case: Case, type: str, actor=None, old: str = "", new: str = "", data: dict | None = None, public: bool = False
 ) -> CaseEvent:
-    event = CaseEvent(
+    # The row CaseEvent.objects.create() writes, without compiling a query.
+    return rawrows.insert(_event(case=case, type=type, actor=actor, old=old, new=new, data=data, public=public))
+
+
+def _event(*, case: Case, type: str, actor, old, new, data: dict | None, public: bool) -> CaseEvent:
+    return CaseEvent(
         case=case,
         type=type,
         actor=actor,
@@ -26,7 +31,6 @@ def case_event_record(
         data=data or {},
         is_public=public,
     )
-    return rawrows.insert(event)  # the row CaseEvent.objects.create() writes, without compiling a query
 
 
 def _clean_text(text: str, *, field: str) -> str:
@@ -115,7 +119,8 @@ def case_transition(
     """The one place status changes. Caller holds the row lock (``select_for_update``) inside a transaction.
 
     One UPDATE writes the status and the recomputed SLA due times together (``sla_prepare`` computes them on the
-    case in memory first), then the STATUS_CHANGED event, then any breach met late. ``changed``: the other fields
+    case in memory first), then the STATUS_CHANGED event (same statement when ``changed`` is given), then any
+    breach met late. ``changed``: the other fields
     the caller set on ``case`` before calling (e.g. ``("assignee",)``), so only those and the transition's own
     fields are written; None (the default) saves the whole row."""
     if not transaction.get_connection().in_atomic_block:
@@ -139,13 +144,14 @@ def case_transition(
     from cases.services.sla import sla_prepare, sla_record_late
 
     sla = sla_prepare(case=case, now=now)
-    if changed is None:
-        case.save()
-    else:
-        rawrows.update(case, {*TRANSITION_FIELDS, *changed, *sla.fields})  # = save(update_fields=…), precompiled
-    case_event_record(
+    event = _event(
         case=case, type=CaseEvent.Type.STATUS_CHANGED, actor=actor, old=old, new=new_status, data=data, public=public
     )
+    if changed is None:
+        case.save()
+        rawrows.insert(event)
+    else:  # save(update_fields=…) and the event's INSERT, as one statement
+        rawrows.update_then_insert(case, {*TRANSITION_FIELDS, *changed, *sla.fields}, event)
     sla_record_late(case=case, update=sla, now=now)
     from cases.live import CASE, case_news_publish
 

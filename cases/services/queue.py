@@ -94,12 +94,30 @@ _PROFILE_LOCK_SQL = (
 )
 _CASE_ROW = RowLoader(Case, "c")
 _SLA_SELECT, _SLA_JOINS = sla_inputs_sql("c")
-# Same filter and order as the queue: waiting cases of the associate's departments on a channel with free capacity,
-# priority, SLA due time (NULLs last), queue time, id — the order of the partial index ``case_take_next_order``.
+ALL_CHANNELS = [c for channels in CAPACITY_GROUPS.values() for c in channels]
+# One statement, run after the profile lock (so its snapshot sees every claim a concurrent click of the same
+# associate committed): the associate's open load per capacity group (``agent_load``), the channels with a free
+# slot among those asked (``free_channels``), and the best waiting case of their departments on one of them —
+# priority, SLA due time (NULLs last), queue time, id: the order of the partial index ``case_take_next_order`` —
+# locked with SKIP LOCKED, with what the SLA recompute reads for it (``sla_inputs_sql``).
 _PICK_SQL = f"""
-WITH pick AS (
+WITH held AS (
+    SELECT channel, count(*) AS n FROM {Case._meta.db_table}
+    WHERE assignee_id = %(user)s AND status IN ({", ".join(f"'{status}'" for status in HELD_STATUSES)})
+    GROUP BY channel
+), capacity_group (channel, name) AS (
+    VALUES {", ".join(f"('{channel}', '{group}')" for channel, group in GROUP_OF.items())}
+), slots (name, n) AS (
+    VALUES {", ".join(f"('{group}', %(cap_{group})s::integer)" for group in CAPACITY_GROUPS)}
+), used AS (
+    SELECT coalesce(g.name, 'async') AS name, sum(h.n) AS n FROM held h LEFT JOIN capacity_group g USING (channel)
+    GROUP BY 1
+), free AS (
+    SELECT g.channel FROM capacity_group g JOIN slots s USING (name) LEFT JOIN used u USING (name)
+    WHERE coalesce(u.n, 0) < s.n AND g.channel = ANY(%(channels)s)
+), pick AS (
     SELECT * FROM {Case._meta.db_table}
-    WHERE status = '{Case.Status.NEW}' AND channel = ANY(%(channels)s)
+    WHERE status = '{Case.Status.NEW}' AND channel = ANY(ARRAY(SELECT channel FROM free))
       AND department_id IN (
           SELECT department_id FROM {AgentProfile.departments.through._meta.db_table} WHERE agentprofile_id = %(profile)s
       )
@@ -130,20 +148,15 @@ def case_take_next(*, user, channel: str | None = None, now: datetime | None = N
     profile = _lock_profile_for_take(user)
     if profile.presence != AgentProfile.Presence.AVAILABLE:
         raise Conflict("You are not available. Set your status to Available to take cases.", code="not_available")
-    load = agent_load(user_id=user.pk)
-    channels = free_channels(profile=profile, load=load)
-    if channel:
-        if channel not in GROUP_OF:
-            raise ApplicationError("Unknown channel.", fields={"channel": ["Not a valid choice."]})
-        if channel not in channels:
-            raise Conflict(
-                f"You are at capacity for {Channel(channel).label.lower()}: finish a case before taking another.",
-                code="at_capacity",
-            )
-        channels = [channel]
-    if not channels:
-        raise Conflict("You are at capacity on every channel: finish a case before taking another.", code="at_capacity")
-    case = _pick(profile=profile, channels=channels)
+    if channel and channel not in GROUP_OF:
+        raise ApplicationError("Unknown channel.", fields={"channel": ["Not a valid choice."]})
+    if connection.vendor == "postgresql":
+        case = _pick_within_capacity(profile=profile, user=user, asked=[channel] if channel else ALL_CHANNELS)
+        if case is None:  # say why: at capacity (the load is read again, still under the profile lock) or empty
+            _channels_with_capacity(profile=profile, user=user, channel=channel)
+    else:
+        # SQLite (the embedded setup): one writer at a time; the load and the ORM pick are separate queries.
+        case = _pick_orm(profile=profile, channels=_channels_with_capacity(profile=profile, user=user, channel=channel))
     if case is None:
         raise Conflict("Nothing is waiting in your queues right now.", code="queue_empty")
     now = now or timezone.now()
@@ -161,18 +174,36 @@ def case_take_next(*, user, channel: str | None = None, now: datetime | None = N
     return case
 
 
-def _pick(*, profile: AgentProfile, channels: list[str]) -> Case | None:
-    """Lock and return the best waiting case (None: nothing waiting); on PostgreSQL with its SLA inputs attached."""
-    if connection.vendor == "postgresql":
-        with rawrows.cursor() as cursor:
-            cursor.execute(_PICK_SQL, {"channels": channels, "profile": profile.pk})
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        case = _CASE_ROW.load(row[: _CASE_ROW.width])
-        sla_inputs_attach(case=case, values=row[_CASE_ROW.width : _CASE_ROW.width + SLA_INPUTS_WIDTH])
-        return case
-    # SQLite (the embedded setup): one writer at a time, so the ORM query is the whole story.
+def _channels_with_capacity(*, profile: AgentProfile, user, channel: str | None) -> list[str]:
+    """The channels the associate has a free slot on (only ``channel`` if asked); ``Conflict`` when none."""
+    channels = free_channels(profile=profile, load=agent_load(user_id=user.pk))
+    if channel:
+        if channel not in channels:
+            raise Conflict(
+                f"You are at capacity for {Channel(channel).label.lower()}: finish a case before taking another.",
+                code="at_capacity",
+            )
+        return [channel]
+    if not channels:
+        raise Conflict("You are at capacity on every channel: finish a case before taking another.", code="at_capacity")
+    return channels
+
+
+def _pick_within_capacity(*, profile: AgentProfile, user, asked: list[str]) -> Case | None:
+    """PostgreSQL: load, free channels and the locked pick in one statement; the case has its SLA inputs."""
+    params = {"user": user.pk, "profile": profile.pk, "channels": asked}
+    params.update({f"cap_{group}": profile.capacity_for(channels[0]) for group, channels in CAPACITY_GROUPS.items()})
+    with rawrows.cursor() as cursor:
+        cursor.execute(_PICK_SQL, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    case = _CASE_ROW.load(row[: _CASE_ROW.width])
+    sla_inputs_attach(case=case, values=row[_CASE_ROW.width : _CASE_ROW.width + SLA_INPUTS_WIDTH])
+    return case
+
+
+def _pick_orm(*, profile: AgentProfile, channels: list[str]) -> Case | None:
     return (
         Case.objects.select_for_update(skip_locked=True)
         .filter(

@@ -1,5 +1,6 @@
-"""Take-next's short path (bench/take_next.py): pinned statements, and the SLA inputs it reads in its pick statement
-give exactly what the ordinary recompute computes (no cache: a policy edit is seen by the next claim)."""
+"""Take-next's short path (bench/take_next.py): pinned statements, capacity still counted under the profile lock, and
+the SLA inputs read in its pick statement give exactly what the ordinary recompute computes (no cache: a policy edit
+is seen by the very next claim)."""
 
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -9,7 +10,8 @@ import time_machine
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from cases.models import BusinessHours, Case, CaseEvent, Channel, Holiday, Message, SlaPolicy, SlaRecord
+from cases.errors import Conflict
+from cases.models import AgentProfile, BusinessHours, Case, CaseEvent, Channel, Holiday, Message, SlaPolicy, SlaRecord
 from cases.services.cases import case_create
 from cases.services.messages import message_post
 from cases.services.queue import case_release, case_take_next
@@ -35,20 +37,21 @@ def _sla(case_id):
     return Case.objects.filter(pk=case_id).values(*SLA_FIELDS, "status", "assignee_id").get()
 
 
-def test_a_claim_is_five_statements_and_one_event(agent, department):
+def test_a_claim_is_three_statements_and_one_event(agent, department):
     # given one waiting chat (not a callback: a callback adds its offer UPDATE)
     waiting = CaseFactory(department=department)
     # when the associate takes next
     with CaptureQueriesContext(connection) as ctx:
         case = case_take_next(user=agent)
-    # then: profile lock, load count, pick (+ its SLA inputs), one UPDATE (status, assignee and due times), the event
+    # then: the profile lock; the load, free channels and SKIP LOCKED pick with the case's SLA inputs; one UPDATE
+    # (status, assignee and due times) with the STATUS_CHANGED event in the same statement
     statements = [q["sql"] for q in ctx.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
-    assert len(statements) == 5, "\n".join(statements)
+    assert len(statements) == 3, "\n".join(statements)
     assert "FOR NO KEY UPDATE" in statements[0] and "cases_agentprofile" in statements[0]
-    assert "count(*)" in statements[1]
-    assert "FOR UPDATE SKIP LOCKED" in statements[2] and "cases_slapolicy" in statements[2]
-    assert statements[3].startswith('UPDATE "cases_case"') and '"sla_due_at"' in statements[3]
-    assert statements[4].startswith('INSERT INTO "cases_caseevent"')
+    assert "count(*)" in statements[1] and "FOR UPDATE SKIP LOCKED" in statements[1]
+    assert "cases_slapolicy" in statements[1] and "cases_slarecord" in statements[1]
+    assert statements[2].startswith('WITH changed AS (UPDATE "cases_case"') and '"sla_due_at"' in statements[2]
+    assert 'INSERT INTO "cases_caseevent"' in statements[2]
     assert case.pk == waiting.pk
     row = _sla(case.pk)
     assert (row["status"], row["assignee_id"]) == ("assigned", agent.pk)
@@ -104,3 +107,27 @@ def test_a_policy_edit_is_seen_by_the_very_next_claim(agent, department):
     row = _sla(case.pk)
     assert row["sla_policy_id"] == policy.pk
     assert row["first_response_due_at"] == case.created_at + timedelta(minutes=42)
+
+
+def test_capacity_is_counted_per_group_in_the_pick(agent, department):
+    # given one call slot (callback + phone share it), one chat slot, no social/async slots; a phone case held
+    AgentProfile.objects.filter(user=agent).update(
+        capacity_call=1, capacity_chat=1, capacity_social=0, capacity_async=0
+    )
+    CaseFactory(department=department, channel=Channel.PHONE, status=Case.Status.ASSIGNED, assignee=agent)
+    callback = CaseFactory(department=department, channel=Channel.CALLBACK, priority=1)
+    chat = CaseFactory(department=department, channel=Channel.CHAT, priority=4)
+    # when they take next: the urgent callback is skipped (the call group is full), the chat comes
+    assert case_take_next(user=agent).pk == chat.pk
+    # then every group is full: the refusal says so, and nothing moved
+    with pytest.raises(Conflict, match="at capacity on every channel"):
+        case_take_next(user=agent)
+    with pytest.raises(Conflict, match="at capacity for call me now"):
+        case_take_next(user=agent, channel=Channel.CALLBACK)
+    assert Case.objects.get(pk=callback.pk).status == Case.Status.NEW
+    # and with a free social slot but nothing waiting there, it is "nothing waiting"
+    AgentProfile.objects.filter(user=agent).update(capacity_social=1)
+    with pytest.raises(Conflict, match="Nothing is waiting"):
+        case_take_next(user=agent, channel=Channel.SOCIAL)
+    with pytest.raises(Conflict, match="Nothing is waiting"):
+        case_take_next(user=agent)
