@@ -8,7 +8,7 @@ the one ``Model.objects.get`` would have built.
 
 import functools
 
-from django.db import connection as default_connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 
 class RowLoader:
@@ -32,8 +32,9 @@ class RowLoader:
             self._converters = converters
         return self._converters
 
-    def load(self, values, *, connection=default_connection):
+    def load(self, values, *, connection=None):
         """An instance from ``values`` (this model's columns in ``self.names`` order)."""
+        connection = connection or connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the thread-local proxy
         values = list(values)
         for i, col, found in self._converters_for(connection):
             value = values[i]
@@ -88,10 +89,11 @@ def _inserted(instance, pk, connection):
     return instance
 
 
-def insert(instance, *, connection=default_connection):
+def insert(instance, *, connection=None):
     """``INSERT … RETURNING pk`` of a new instance: the row ``instance.save()`` would write (defaults and
     ``auto_now_add`` applied by ``pre_save``, values prepared by each field), without compiling an ORM query.
     For models with a database-generated primary key and no save() logic beyond Django's (no signals needed)."""
+    connection = connection or connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the thread-local proxy
     if connection.vendor != "postgresql":
         instance.save(force_insert=True, using=connection.alias)
         return instance
@@ -102,9 +104,10 @@ def insert(instance, *, connection=default_connection):
     return _inserted(instance, pk, connection)
 
 
-def update(instance, names, *, connection=default_connection) -> None:
+def update(instance, names, *, connection=None) -> None:
     """``UPDATE … SET <names> WHERE pk`` from the instance: what ``instance.save(update_fields=names)`` writes
     (``auto_now`` fields listed in ``names`` are stamped by ``pre_save``), without compiling an ORM query."""
+    connection = connection or connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the thread-local proxy
     if connection.vendor != "postgresql":
         instance.save(update_fields=names, using=connection.alias)
         return
@@ -113,9 +116,10 @@ def update(instance, names, *, connection=default_connection) -> None:
         c.execute(sql, _update_values(instance, fields, connection))
 
 
-def update_then_insert(instance, names, new, *, connection=default_connection):
+def update_then_insert(instance, names, new, *, connection=None):
     """``update(instance, names)`` and ``insert(new)`` in one statement (``WITH u AS (UPDATE …) INSERT …``): one
     round trip for a change and the row that records it. Returns ``new`` with its primary key."""
+    connection = connection or connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the thread-local proxy
     if connection.vendor != "postgresql":
         update(instance, names, connection=connection)
         return insert(new, connection=connection)
@@ -128,11 +132,12 @@ def update_then_insert(instance, names, new, *, connection=default_connection):
     return _inserted(new, pk, connection)
 
 
-def cursor(*, connection=default_connection):
+def cursor(*, connection=None):
     """A cursor for the hot path's fixed statements: server-side binding with ``prepare=True`` (parsed and planned
     once per connection, then only bound and executed), wrapped like any Django cursor (query logging, execute
     wrappers, CaptureQueriesContext see it). Django leaves prepared statements off by default for transaction-mode
     poolers; ``RH["PREPARE_HOT_STATEMENTS"] = False`` falls back to the ordinary cursor."""
+    connection = connection or connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the thread-local proxy
     from django.conf import settings
 
     if not settings.RH.get("PREPARE_HOT_STATEMENTS", True) or connection.vendor != "postgresql":
