@@ -14,7 +14,11 @@ Latency = from the start of the sender's POST to the first poll response on the 
 message. Each conversation is a customer and an associate (up to 3 chats each, as the capacity rule says),
 each side sending every 3–6 s for ``--seconds``.
 
-Usage: DATABASE_URL=... python bench/live_chat.py --label 100k [--conversations 50] [--seconds 40]
+Before the measured ``--seconds`` the same tabs chat for ``--warmup`` seconds (default 10, discarded) on the freshly
+started server: its workers' first seconds (templates compiled, pool and threads created) otherwise land in the
+figures, the way the queue page benchmark discards its warm-up samples.
+
+Usage: DATABASE_URL=... python bench/live_chat.py --label 100k [--conversations 50] [--seconds 40] [--warmup 10]
        [--live-redis redis://127.0.0.1:6379/9 | off]
 """
 
@@ -205,6 +209,12 @@ def main():
     ap.add_argument("--seconds", type=int, default=40)
     ap.add_argument("--port", type=int, default=8766)
     ap.add_argument(
+        "--warmup",
+        type=int,
+        default=10,
+        help="seconds of the same chatting on the freshly started server before the measured period (discarded)",
+    )
+    ap.add_argument(
         "--live-redis",
         default=os.environ.get("BENCH_LIVE_REDIS_URL", "redis://127.0.0.1:6379/9"),
         help="Redis for the long polls' pub/sub (the production shape); 'off' = the embedded fallback "
@@ -224,18 +234,21 @@ def main():
     for c in convs:
         c["agent_cookie"] = session_cookie(c["agent"])
         c["customer_cookie"] = session_cookie(c["customer"])
-        c["after"] = Message.objects.filter(case_id=c["case_id"]).aggregate(m=Max("id"))["m"] or 0
-        # what each page would render into its poller (the same selectors as the views)
-        case = Case.objects.get(pk=c["case_id"])
-        c["customer_state"] = live_token_customer(case=case)
-        c["agent_state"] = live_token_viewers(user_ids=[u.pk for u in case_viewers(case=case, exclude_user=c["agent"])])
     connection.close()
-    log = (RESULTS / "gunicorn_live_chat.log").open("a")
-    proc = start(args.port, log=log)
-    sent, seen, lock = {}, {}, threading.Lock()
-    stop_at = time.time() + args.seconds
-    sides = []
-    try:
+
+    def period(seconds):
+        """Every tab opens (as its page renders it) and chats for ``seconds``; returns what was sent and seen."""
+        for c in convs:
+            c["after"] = Message.objects.filter(case_id=c["case_id"]).aggregate(m=Max("id"))["m"] or 0
+            # what each page would render into its poller (the same selectors as the views)
+            case = Case.objects.get(pk=c["case_id"])
+            c["customer_state"] = live_token_customer(case=case)
+            viewers = case_viewers(case=case, exclude_user=c["agent"])
+            c["agent_state"] = live_token_viewers(user_ids=[u.pk for u in viewers])
+        connection.close()
+        sent, seen, lock = {}, {}, threading.Lock()
+        stop_at = time.time() + seconds
+        sides = []
         for i, c in enumerate(convs):
             ref = c["ref"]
             common = {
@@ -260,10 +273,20 @@ def main():
             )  # fmt: skip
         if not sides:
             raise SystemExit("no conversations")
-        for s in sides:
-            s.start()
-        for s in sides:
-            s.join()
+        for side in sides:
+            side.start()
+        for side in sides:
+            side.join()
+        return sent, seen, sides, stop_at
+
+    log = (RESULTS / "gunicorn_live_chat.log").open("a")
+    proc = start(args.port, log=log)
+    try:
+        warm = {}
+        if args.warmup > 0:  # discarded, like the queue page's warm-ups: the first seconds of freshly forked workers
+            w_sent, w_seen, _, _ = period(args.warmup)
+            warm = {"seconds": args.warmup, "messages": len(w_sent), "seen": len(w_seen)}
+        sent, seen, sides, stop_at = period(args.seconds)
     finally:
         stop(proc)
     lat = {"customer_to_agent": [], "agent_to_customer": []}
@@ -284,6 +307,7 @@ def main():
         "seconds": args.seconds,
         "transport": "long poll (wait=1), htmx poller semantics",
         "live_redis": args.live_redis,
+        "warmup": warm,
     }
     out["gunicorn"] = SETTINGS
     out["http_errors"] = sum(s.errors for s in sides)
