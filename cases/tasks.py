@@ -1,6 +1,7 @@
 import socket
 
 from celery import shared_task
+from celery.signals import task_postrun
 from django.db.models import F
 from django.utils import timezone
 
@@ -59,14 +60,28 @@ def delivery_dispute_decide(dispute_id: int) -> None:
 
 @shared_task(acks_late=True, ignore_result=True)
 def subscription_charges_reconcile() -> int:
-    """Beat: refund every subscription charge made after its cancellation."""
-    return subscriptions.subscription_charges_reconcile()
+    """Beat: refund every subscription charge made after its cancellation. Stops between batches before the
+    soft time limit (the next beat carries on), so a large backlog is never cut mid-batch by the limit."""
+    import time
+
+    from django.conf import settings
+
+    budget = max(10, settings.CELERY_TASK_SOFT_TIME_LIMIT - 40)
+    return subscriptions.subscription_charges_reconcile(until=time.monotonic() + budget)
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def refunds_requeue_stuck() -> int:
     """Beat: re-enqueue refunds whose task was lost (stalled past REFUND_STUCK_MINUTES)."""
     return supervision.refunds_requeue_stuck()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def audit_seal() -> None:
+    """Beat, every 5 s: seal committed audit entries into the hash chain (the one sequencer; see services.audit)."""
+    from cases.services.audit import audit_seal as seal
+
+    seal(wait=True)
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -79,3 +94,16 @@ def noop(n: int = 0) -> int:
 def sla_sweep() -> None:
     """Beat, every few seconds: record due SLA warnings/breaches once and act (see cases.services.sla)."""
     sla.sla_sweep()
+
+
+@task_postrun.connect
+def _seal_audit_after_task(**_kwargs) -> None:
+    """The worker's share of the audit chain's sealing (throttled, non-blocking; see services.audit)."""
+    from cases.services.audit import audit_seal_if_due
+
+    try:
+        audit_seal_if_due()
+    except Exception:  # sealing is retried by the next task and by beat; never fail a task here
+        import logging
+
+        logging.getLogger(__name__).exception("audit seal after task failed")

@@ -245,6 +245,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": timedelta(minutes=5),
     },
     "refunds-requeue-stuck": {"task": "cases.tasks.refunds_requeue_stuck", "schedule": timedelta(minutes=5)},
+    # The audit chain's sequencer: seal committed entries (web writes; a worker burst's tail). Never piles up.
+    "audit-seal": {"task": "cases.tasks.audit_seal", "schedule": timedelta(seconds=5), "options": {"expires": 5}},
     # Seconds, not minutes: the callback ring-time target is 60 s. Expires so a backlog never piles up.
     "sla-sweep": {"task": "cases.tasks.sla_sweep", "schedule": timedelta(seconds=5), "options": {"expires": 5}},
 }
@@ -336,7 +338,11 @@ RH = {
     "DELIVERY_DISPUTE_DEPARTMENT": env.str("RH_DELIVERY_DISPUTE_DEPARTMENT", default="general"),
     # Refund supervision and reconciliation
     "REFUND_STUCK_MINUTES": env.int("RH_REFUND_STUCK_MINUTES", default=15),
-    "REFUND_RECONCILE_BATCH": env.int("RH_REFUND_RECONCILE_BATCH", default=500),
+    # Charges per sweep transaction (small: its row locks and enqueues are released batch by batch).
+    "REFUND_RECONCILE_BATCH": env.int("RH_REFUND_RECONCILE_BATCH", default=100),
+    # A Celery worker seals the audit chain after a task that wrote audit entries at most this often per
+    # process (seconds); the beat task "audit-seal" seals the rest every 5 s. 0 = after every such task.
+    "AUDIT_SEAL_INTERVAL": env.float("RH_AUDIT_SEAL_INTERVAL", default=0.5),
     # Hot-path statements (take-next, case events; cases/rawrows.py) as server-side prepared statements on
     # PostgreSQL. Turn off behind a transaction-mode pooler (pgbouncer) that cannot keep them per connection.
     "PREPARE_HOT_STATEMENTS": env.bool("RH_PREPARE_HOT_STATEMENTS", default=True),

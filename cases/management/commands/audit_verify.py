@@ -12,7 +12,7 @@ class Command(BaseCommand):
         checked, broken = audit_verify()
         if broken is not None:
             self.stderr.write(
-                f"BROKEN at audit entry #{broken.pk} ({broken.action} {broken.object_type}:{broken.object_id} "
+                f"BROKEN at audit entry #{broken.pk} (chain position {broken.seq}: {broken.action} {broken.object_type}:{broken.object_id} "
                 f"by {broken.actor_label} at {broken.occurred_at.isoformat()}); {checked} entries before it verify."
             )
             raise CommandError(f"audit chain broken at entry #{broken.pk}", returncode=1)

@@ -21,7 +21,7 @@ from django.utils import timezone
 from cases.errors import ApplicationError, Conflict, InvalidTransition
 from cases.models import Case, CaseEvent, Notification, Refund
 from cases.payments import PaymentError, TransientPaymentError, payments_adapter
-from cases.services.audit import audit_record
+from cases.services.audit import audit_batch, audit_record
 from cases.services.cases import case_event_record
 from cases.services.notifications import notification_send
 from customers.models import Customer, OrderItem, SubscriptionCharge
@@ -42,8 +42,13 @@ def _target_value(refund: Refund) -> Decimal:
     return refund.subscription_charge.amount
 
 
-def refund_transition(refund: Refund, new_status: str, *, actor=None, data: dict | None = None, **fields) -> None:
-    """The one place a refund changes state (``Refund.TRANSITIONS``). Caller holds the row lock in a transaction."""
+def refund_transition(
+    refund: Refund, new_status: str, *, actor=None, data: dict | None = None, save: bool = True, **fields
+) -> None:
+    """The one place a refund changes state (``Refund.TRANSITIONS``). Caller holds the row lock in a transaction.
+
+    ``save=False``: the caller writes the row itself before its transaction ends (several steps in one UPDATE);
+    the audit entry and the case event are written either way."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("refund_transition must run inside a transaction with the refund row locked")
     old = refund.status
@@ -52,7 +57,8 @@ def refund_transition(refund: Refund, new_status: str, *, actor=None, data: dict
     refund.status = new_status
     for key, value in fields.items():
         setattr(refund, key, value)
-    refund.save(update_fields=["status", *fields, "updated_at"])
+    if save:
+        refund.save(update_fields=["status", *fields, "updated_at"])
     payload = {"refund_id": refund.pk, "amount": str(refund.amount), "currency": refund.currency, **(data or {})}
     audit_record(action=f"refund.{new_status}", obj=refund, actor=actor, data={"from": old, **payload})
     if refund.case_id:
@@ -152,36 +158,46 @@ def refund_check(refund: Refund) -> CheckResult:
 
 
 def refund_process(*, refund_id: int) -> Refund:
-    """Check then issue. Safe to run any number of times, concurrently or after a crash."""
-    with transaction.atomic():
+    """Check then issue. Safe to run any number of times, concurrently or after a crash.
+
+    The claim is one transaction of three statements: lock the row, one UPDATE (requested → checking →
+    approved/denied and the attempt count), one INSERT of both audit entries."""
+    with transaction.atomic(), audit_batch():
         refund = (
             Refund.objects.select_for_update(of=("self",))
-            .select_related("order_item", "subscription_charge")
+            .select_related("order_item", "subscription_charge", "customer", "case")
             .get(pk=refund_id)
         )
+        fields = set()
         if refund.status == Refund.Status.REQUESTED:
-            refund_transition(refund, Refund.Status.CHECKING)
+            refund_transition(refund, Refund.Status.CHECKING, save=False)
             result = refund_check(refund)
             if result.approve:
-                refund_transition(refund, Refund.Status.APPROVED, data={"check": result.reason})
+                refund_transition(refund, Refund.Status.APPROVED, save=False, data={"check": result.reason})
             else:
                 refund_transition(
-                    refund, Refund.Status.DENIED, decision_reason=result.reason, data={"check": result.reason}
+                    refund,
+                    Refund.Status.DENIED,
+                    save=False,
+                    decision_reason=result.reason,
+                    data={"check": result.reason},
                 )
-                _notify(refund)
+            fields |= {"status", "decision_reason"}
+        exhausted = refund.status == Refund.Status.APPROVED and refund.attempts >= MAX_CLAIMS
+        if refund.status == Refund.Status.APPROVED and not exhausted:
+            # Claim: count the attempt and commit before calling out.
+            refund.attempts += 1
+            fields.add("attempts")
+        if fields:
+            refund.save(update_fields=[*fields, "updated_at"])
+        if refund.status == Refund.Status.DENIED and "status" in fields:
+            _notify(refund)
         if refund.status != Refund.Status.APPROVED:
             return refund
-        if refund.attempts >= MAX_CLAIMS:
-            exhausted = True
-        else:
-            # Claim: count the attempt and commit before calling out.
-            exhausted = False
-            refund.attempts += 1
-            refund.save(update_fields=["attempts", "updated_at"])
         attempt = refund.attempts
     if exhausted:
         return _settle_exhausted(refund_id=refund_id)
-    return _issue(refund_id=refund_id, attempt=attempt)
+    return _issue(refund, attempt=attempt)
 
 
 def _settle_exhausted(*, refund_id: int) -> Refund:
@@ -191,7 +207,7 @@ def _settle_exhausted(*, refund_id: int) -> Refund:
     adapter = payments_adapter()
     payout = adapter.find(idempotency_key=_payout_key(refund))
     with transaction.atomic():
-        refund = Refund.objects.select_for_update().get(pk=refund_id)
+        refund = _locked(refund_id)
         if refund.status != Refund.Status.APPROVED:
             return refund
         if payout is not None:
@@ -222,15 +238,21 @@ def _record_issued(refund: Refund, payout) -> None:
     _notify(refund)
 
 
-def _issue(*, refund_id: int, attempt: int) -> Refund:
-    refund = Refund.objects.get(pk=refund_id)
+def _locked(refund_id: int) -> Refund:
+    """The row, locked, with what the record step and the notification read (one query)."""
+    return Refund.objects.select_for_update(of=("self",)).select_related("customer", "case").get(pk=refund_id)
+
+
+def _issue(claimed: Refund, *, attempt: int) -> Refund:
+    """Call the provider with no lock held (``claimed`` is the row as committed by the claim), then record."""
+    refund, refund_id = claimed, claimed.pk
     try:
         payout = payments_adapter().refund(
             idempotency_key=_payout_key(refund), amount=refund.amount, currency=refund.currency
         )
     except TransientPaymentError as exc:
         with transaction.atomic():
-            refund = Refund.objects.select_for_update().get(pk=refund_id)
+            refund = _locked(refund_id)
             if refund.status != Refund.Status.APPROVED:
                 return refund
             if attempt >= MAX_ISSUE_ATTEMPTS:
@@ -244,13 +266,13 @@ def _issue(*, refund_id: int, attempt: int) -> Refund:
         raise
     except PaymentError as exc:
         with transaction.atomic():
-            refund = Refund.objects.select_for_update().get(pk=refund_id)
+            refund = _locked(refund_id)
             if refund.status == Refund.Status.APPROVED:
                 refund_transition(refund, Refund.Status.FAILED, last_error=str(exc)[:300])
                 _notify(refund)
             return refund
     with transaction.atomic():
-        refund = Refund.objects.select_for_update().get(pk=refund_id)
+        refund = _locked(refund_id)
         if refund.status != Refund.Status.APPROVED:
             return refund
         _record_issued(refund, payout)

@@ -7,6 +7,8 @@ instant self-service refund of the same charge, so the two paths dedupe. The Mes
 ledger's "refund issued" notification. Running the sweep twice refunds nothing twice.
 """
 
+import time
+
 from django.conf import settings
 from django.db import transaction
 from django.db.models import CharField, Exists, F, OuterRef, Q, Value
@@ -43,12 +45,20 @@ def charges_after_cancellation():
     )
 
 
-def subscription_charges_reconcile(*, batch_size: int | None = None, max_batches: int = 1000) -> int:
-    """Request a refund for every charge after cancellation. Returns how many refunds were requested."""
-    batch_size = batch_size or settings.RH.get("REFUND_RECONCILE_BATCH", 500)
+def subscription_charges_reconcile(
+    *, batch_size: int | None = None, max_batches: int = 100_000, until: float | None = None
+) -> int:
+    """Request a refund for every charge after cancellation. Returns how many refunds were requested.
+
+    Each batch (``REFUND_RECONCILE_BATCH`` charges, default 100) is its own short transaction: its charges'
+    row locks are held only while their refunds are written, and their processing is enqueued when it commits.
+    ``until`` (a ``time.monotonic()`` deadline) stops between batches; the next sweep carries on."""
+    batch_size = batch_size or settings.RH.get("REFUND_RECONCILE_BATCH", 100)
     total = 0
     after = None  # keyset: (charged_at, id) of the last charge handled by this run, so batches never rescan
     for _ in range(max_batches):
+        if until is not None and time.monotonic() >= until:
+            break
         with transaction.atomic():
             pending = charges_after_cancellation()
             if after is not None:
