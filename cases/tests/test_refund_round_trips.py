@@ -27,8 +27,8 @@ def test_one_subscription_refund_requested_and_processed_in_few_round_trips(djan
             source=Refund.Source.SUBSCRIPTION_SWEEP,
             subscription_charge=charge,
         )
-    # Was 25. Now: claim = lock row, one UPDATE (checking → approved, attempt 1), one INSERT of both audit entries;
-    # call = the sandbox's INSERT; record = lock row (+ customer, case), UPDATE issued, INSERT audit, INSERT
+    # Was 25 (19 statements). Now: claim = lock row, one UPDATE (checking → approved, attempt 1), one INSERT of
+    # both audit entries; call = the sandbox's INSERT; record = lock row (+ customer, case), UPDATE issued, INSERT audit, INSERT
     # notification. 8 statements in 3 transactions (each shown here as SAVEPOINT … RELEASE: +6).
     with CaptureQueriesContext(connection) as processed:
         refund_process(refund_id=refund.pk)
