@@ -12,6 +12,7 @@
 #                     "off" measures the embedded fallback, database re-checks)
 #   BENCH_REPEAT      samples per page size for the queue page (default 40); BENCH_HELPDESK_BUDGET: seconds per
 #                     helpdesk page size before it stops sampling (default 60, at least 5 samples)
+#   BENCH_REFUND_TIME_LIMIT  seconds the 100,000-charge refund run may take before it reports what it issued (600)
 #   BENCH_QUICK=1     short runs (smoke test of the harness, figures not meaningful)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -135,7 +136,8 @@ if want refunds && [[ -f bench/refunds.py ]]; then
   ensure_db "${PREFIX}refunds"
   log "refund checks (bench/refunds.py)"
   DATABASE_URL=$PG/${PREFIX}refunds DJANGO_SETTINGS_MODULE=config.settings.local "$PY" manage.py migrate -v0
-  DATABASE_URL=$PG/${PREFIX}refunds BENCH_REDIS_URL=$REDIS BENCH_RESULTS=$RESULTS "$PY" bench/refunds.py 2>&1 \
+  DATABASE_URL=$PG/${PREFIX}refunds BENCH_REDIS_URL=$REDIS BENCH_RESULTS=$RESULTS "$PY" bench/refunds.py \
+    --time-limit "${BENCH_REFUND_TIME_LIMIT:-600}" 2>&1 \
     | tee "$RESULTS/refunds.out" | tail -20
 fi
 
