@@ -30,7 +30,7 @@ def test_list_shows_only_my_departments_cases_with_filters_and_pagination(
     mine = [CaseFactory(department=department) for _ in range(12)]
     CaseFactory(department=other_department)
     CaseFactory(department=department, channel="social")
-    with django_assert_num_queries(5):  # session, user, profile, count, page (departments: a subquery)
+    with django_assert_num_queries(4):  # session, user with profile, count, page (departments: a subquery)
         page = staff.get(reverse("api-cases"), {"limit": 10})
     assert page.status_code == 200
     body = page.json()

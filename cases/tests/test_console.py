@@ -190,7 +190,7 @@ def _count_queries(client, url, params=None):
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("cases:console_credits", 8), ("cases:console_refunds", 7), ("cases:console_approvals", 4)],
+    [("cases:console_credits", 7), ("cases:console_refunds", 6), ("cases:console_approvals", 3)],
 )
 def test_console_list_pages_have_pinned_query_counts_for_10_and_100_rows(
     client, supervisor, department, agent, django_assert_num_queries, name, expected

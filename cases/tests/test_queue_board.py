@@ -18,9 +18,9 @@ pytestmark = pytest.mark.django_db
 HELD = (Case.Status.ASSIGNED, Case.Status.WAITING_CUSTOMER)
 CHANNELS = ("chat", "callback", "phone", "social", "email", "web")
 
-# session + user + the viewer's profile (staff_required), then the board: waiting counts, head of the queue, the
+# session, the user with their profile (one join: config.auth_backends), then the board: waiting counts, head of the queue, the
 # team with everyone's load (the viewer's own included), my cases, my callback offers.
-BOARD_QUERIES = 8
+BOARD_QUERIES = 7
 
 
 def _world(size: int):

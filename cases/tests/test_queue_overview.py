@@ -44,7 +44,7 @@ def test_the_page_shows_the_counts_and_hides_other_departments(client, world, dj
     alice = AgentFactory(departments=[general]).user
     client.force_login(alice)
     # The board (docs/WORKSPACE.md): counts, head of the queue, my cases, team, callback offers, load.
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(7):
         response = client.get("/agent/queues/")
     assert response.status_code == 200
     html = response.content.decode()
@@ -68,6 +68,6 @@ def test_the_query_count_does_not_grow_with_departments(client, db, django_asser
     for i in range(12):
         CaseFactory(department=DepartmentFactory(slug=f"d{i}"), channel=["chat", "social", "phone"][i % 3])
     # 8 (was 9): the viewer's own load is read from their row of the team, not by a query of its own
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         response = client.get("/agent/queues/")
     assert response.status_code == 200 and response.context["total_waiting"] == 12

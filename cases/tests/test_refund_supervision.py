@@ -32,7 +32,7 @@ def test_supervisor_sees_failed_with_reason_and_stalled_refunds(client, supervis
     _refund(status="approved", minutes_ago=1)  # still in flight: not shown
     _refund(status="issued", minutes_ago=60)
     client.force_login(supervisor)
-    with django_assert_num_queries(4):  # session, user, agent profile, refunds (one query, joins)
+    with django_assert_num_queries(3):  # session, user with agent profile, refunds (one query, joins)
         response = client.get(URL)
     html = response.content.decode()
     assert response.status_code == 200
@@ -46,7 +46,7 @@ def test_query_count_does_not_grow_with_rows(client, supervisor, django_assert_n
     for _ in range(15):
         _refund()
     client.force_login(supervisor)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         response = client.get(URL, HTTP_HX_REQUEST="true")
     assert response.status_code == 200 and "<html" not in response.content.decode()
 

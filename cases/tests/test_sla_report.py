@@ -83,7 +83,7 @@ def test_supervisor_page_shows_attainment_next_breaches_and_alerts(
     for _ in range(5):
         _case(breached.customer, breached.department, minutes_ago=45)
     sla_sweep()
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         response = client.get(reverse("cases:sla-report"))
     assert response.status_code == 200
     html = response.content.decode()

@@ -151,7 +151,7 @@ STORAGES = {
 AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out username/IP before any password is checked (django-axes).
     "config.auth_backends.LockoutBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "config.auth_backends.ProfileModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("RH_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("RH_LOGIN_COOLOFF_MINUTES", default=15))

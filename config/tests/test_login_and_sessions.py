@@ -171,3 +171,19 @@ def test_a_supervisor_cannot_deactivate_themselves(supervisor):
 
     with pytest.raises(NotAllowed):
         user_deactivate(user=supervisor, actor=supervisor)
+
+
+def test_a_signed_in_user_comes_with_their_agent_profile_in_one_query(agent, customer, django_assert_num_queries):
+    from cases.selectors import agent_profile_of
+    from config.auth_backends import ProfileModelBackend
+
+    backend = ProfileModelBackend()
+    with django_assert_num_queries(1):
+        staff = backend.get_user(agent.pk)
+        assert agent_profile_of(staff).user_id == agent.pk
+    with django_assert_num_queries(1):  # a customer: the join finds no profile, and asking costs nothing more
+        person = backend.get_user(customer.user_id)
+        assert agent_profile_of(person) is None
+    agent.is_active = False
+    agent.save(update_fields=["is_active"])
+    assert backend.get_user(agent.pk) is None  # deactivated staff are signed out, as with ModelBackend
