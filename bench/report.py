@@ -37,17 +37,30 @@ def order(label):
         return 0
 
 
+def _table(header, rows):
+    """A Markdown table: the header cells, then one row of cells per item, then a blank line."""
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for cells in rows:
+        print("| " + " | ".join(str(c) for c in cells) + " |")
+    print()
+
+
+def _by_scale(records):
+    return sorted(records.items(), key=lambda kv: order(kv[0]))
+
+
 def main():
     queue, helpdesk = latest("queue_page"), latest("helpdesk")
     if queue:
         print("### Queue page and its list (server time in-process, ms; queries per request)\n")
         print("The page shows a fixed head of the queue; 25 / 100 rows are asked of its selector.\n")
-        print(
-            "| cases | rows | page median | page p95 | page queries | page rows shown | selector median | selector "
-            "queries | raw SQL median | selector ÷ raw | page ÷ raw | helpdesk median | helpdesk p95 | helpdesk queries "
-            "| helpdesk ÷ page (time) | helpdesk ÷ page (queries) |"
-        )
-        print("|" + "---|" * 16)
+        header = (
+            "cases|rows|page median|page p95|page queries|page rows shown|selector median|selector queries|raw SQL "
+            "median|selector ÷ raw|page ÷ raw|helpdesk median|helpdesk p95|helpdesk queries|helpdesk ÷ page (time)"
+            "|helpdesk ÷ page (queries)"
+        ).split("|")
+        table = []
         for label in sorted(queue, key=order):
             q = queue[label]
             h = helpdesk.get(label)
@@ -78,71 +91,95 @@ def main():
                     ]
                 else:
                     cells += ["—"] * 5
-                print("| " + " | ".join(str(c) for c in cells) + " |")
-        print()
+                table.append(cells)
+        _table(header, table)
     boards = latest("queue_page", variants=True)
     if any(key[1:] != ("supervisor", False) for key in boards):
         print("### Queue board by viewer (full page and the 3 s poll; in-process, ms)\n")
-        print("| cases | viewer | request | rows | median | p95 | queries (max / min) | selector ÷ raw |")
-        print("|---|---|---|---|---|---|---|---|")
-        for (label, viewer, partial), rec in sorted(boards.items(), key=lambda kv: (order(kv[0][0]), kv[0][1:])):
-            for rows, r in rec["rows"].items():
-                sel = (r.get("selector") or {}).get("ratio_median_over_raw", "—")
-                print(
-                    f"| {label} | {viewer} | {'poll' if partial else 'page'} | {rows} | {r['ours']['median_ms']} "
-                    f"| {r['ours']['p95_ms']} | {r['queries']} / {r.get('queries_min', '—')} | {sel} |"
-                )
-        print()
-    tn = latest("take_next")
-    for label, rec in sorted(tn.items(), key=lambda kv: order(kv[0])):
+        _table(
+            ["cases", "viewer", "request", "rows", "median", "p95", "queries (max / min)", "selector ÷ raw"],
+            [
+                [
+                    label,
+                    viewer,
+                    "poll" if partial else "page",
+                    rows,
+                    r["ours"]["median_ms"],
+                    r["ours"]["p95_ms"],
+                    f"{r['queries']} / {r.get('queries_min', '—')}",
+                    (r.get("selector") or {}).get("ratio_median_over_raw", "—"),
+                ]
+                for (label, viewer, partial), rec in sorted(boards.items(), key=lambda kv: (order(kv[0][0]), kv[0][1:]))
+                for rows, r in rec["rows"].items()
+            ],
+        )
+    for label, rec in _by_scale(latest("take_next")):
         print(f"### Take-next at {label} cases ({rec['waiting']:,} waiting), {rec['seconds']} s runs, medians\n")
-        print("| associates | ours claims/s | raw claims/s | ours ÷ raw | ours p99 ms | raw p99 ms | double claims |")
-        print("|---|---|---|---|---|---|---|")
-        for n, lv in rec["levels"].items():
-            doubles = lv["ours_double_claims_total"] + lv["raw_double_claims_total"]
-            print(
-                f"| {n} | {lv['ours_median_per_s']} | {lv['raw_median_per_s']} | {lv['ratio_ours_over_raw']} "
-                f"| {lv['ours_median_p99_ms']} | {lv['raw_median_p99_ms']} | {doubles} |"
-            )
-        print()
-    http = latest("http_load")
-    for label, rec in sorted(http.items(), key=lambda kv: order(kv[0])):
+        _table(
+            ["associates", "ours claims/s", "raw claims/s", "ours ÷ raw", "ours p99 ms", "raw p99 ms", "double claims"],
+            [
+                [
+                    n,
+                    lv["ours_median_per_s"],
+                    lv["raw_median_per_s"],
+                    lv["ratio_ours_over_raw"],
+                    lv["ours_median_p99_ms"],
+                    lv["raw_median_p99_ms"],
+                    lv["ours_double_claims_total"] + lv["raw_double_claims_total"],
+                ]
+                for n, lv in rec["levels"].items()
+            ],
+        )
+    for label, rec in _by_scale(latest("http_load")):
         print(
             f"### Page throughput at {label} cases (wrk, {rec['connections']} connections, gunicorn {rec['gunicorn']})\n"
         )
-        print("| page | req/s (median) | p50 ms | p99 ms | share of hello req/s | non-2xx |")
-        print("|---|---|---|---|---|---|")
-        for name, p in rec["pages"].items():
-            print(
-                f"| {name} | {p['median_req_per_s']} | {p['median_p50_ms']} | {p['median_p99_ms']} "
-                f"| {p.get('share_of_hello_req_per_s', 1.0)} | {p['non_2xx']} |"
-            )
-        print()
-    chat = latest("live_chat")
-    for label, rec in sorted(chat.items(), key=lambda kv: order(kv[0])):
+        _table(
+            ["page", "req/s (median)", "p50 ms", "p99 ms", "share of hello req/s", "non-2xx"],
+            [
+                [
+                    name,
+                    p["median_req_per_s"],
+                    p["median_p50_ms"],
+                    p["median_p99_ms"],
+                    p.get("share_of_hello_req_per_s", 1.0),
+                    p["non_2xx"],
+                ]
+                for name, p in rec["pages"].items()
+            ],
+        )
+    for label, rec in _by_scale(latest("live_chat")):
         print(
             f"### Live chat at {label} cases ({rec['conversations']} conversations, {rec['seconds']} s, "
             f"HTTP errors {rec['http_errors']})\n"
         )
-        print("| direction | messages | never seen | p50 ms | p95 ms | max ms |")
-        print("|---|---|---|---|---|---|")
-        for name in ("customer_to_agent", "agent_to_customer", "all"):
-            d = rec[name]
-            print(f"| {name} | {d['messages']} | {d['never_seen']} | {d['p50_ms']} | {d['p95_ms']} | {d['max_ms']} |")
-        print()
-    sla = latest("sla_sweep")
-    for label, rec in sorted(sla.items(), key=lambda kv: order(kv[0])):
+        _table(
+            ["direction", "messages", "never seen", "p50 ms", "p95 ms", "max ms"],
+            [
+                [name, d["messages"], d["never_seen"], d["p50_ms"], d["p95_ms"], d["max_ms"]]
+                for name, d in ((n, rec[n]) for n in ("customer_to_agent", "agent_to_customer", "all"))
+            ],
+        )
+    for label, rec in _by_scale(latest("sla_sweep")):
         print(
             f"### SLA sweep at {label} cases ({rec['sweeps']} full sweeps per scenario, medians; {rec['date_utc']})\n"
         )
-        print("| scenario | open | due | index used | one batch query | full sweep | per due case |")
-        print("|---|---|---|---|---|---|---|")
-        for name, sc in rec["scenarios"].items():
-            print(
-                f"| {name} | {sc['open']:,} | {sc['due']:,} | {'yes' if sc['uses_index'] else 'NO'} "
-                f"| {sc['batch_query_median_ms']} ms | {sc['full_sweep_median_s']} s | {sc['per_case_ms']} ms |"
-            )
-        print(f"\nFull sweep B ÷ A = {rec['ratio_b_over_a']}\n")
+        _table(
+            ["scenario", "open", "due", "index used", "one batch query", "full sweep", "per due case"],
+            [
+                [
+                    name,
+                    f"{sc['open']:,}",
+                    f"{sc['due']:,}",
+                    "yes" if sc["uses_index"] else "NO",
+                    f"{sc['batch_query_median_ms']} ms",
+                    f"{sc['full_sweep_median_s']} s",
+                    f"{sc['per_case_ms']} ms",
+                ]
+                for name, sc in rec["scenarios"].items()
+            ],
+        )
+        print(f"Full sweep B ÷ A = {rec['ratio_b_over_a']}\n")
     targets()
 
 
@@ -222,11 +259,7 @@ def targets():
     if not rows:
         return
     print("### Targets\n")
-    print("| target | measured | verdict |")
-    print("|---|---|---|")
-    for name, figure, ok in rows:
-        print(f"| {name} | {figure} | {_verdict(ok)} |")
-    print()
+    _table(["target", "measured", "verdict"], [[name, figure, _verdict(ok)] for name, figure, ok in rows])
 
 
 if __name__ == "__main__":
