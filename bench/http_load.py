@@ -55,18 +55,9 @@ def main():
     django_setup()
     from django.db import connection
     from django.urls import NoReverseMatch, reverse
-    from queue_page import bench_user
+    from queue_page import bench_workspace_case
 
-    from cases.models import Case
-
-    user = bench_user()
-    # A worked case with history: the workspace page of an assigned live chat with the most orders behind it.
-    case = (
-        Case.objects.filter(status="assigned", channel="chat", order__isnull=False).order_by("-customer_id").first()
-        or Case.objects.filter(status="assigned").first()
-    )
-    if args.as_assignee and case.assignee_id:
-        user = case.assignee
+    case, user = bench_workspace_case(as_assignee=args.as_assignee)
     cookie = session_cookie(user)
     base = f"http://127.0.0.1:{args.port}"
     targets = {"hello": (base + "/bench/hello/", False)}

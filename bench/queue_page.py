@@ -47,6 +47,19 @@ def bench_user():
     return user
 
 
+def bench_workspace_case(*, as_assignee: bool = False):
+    """The case whose workspace page the page benchmarks open, and who opens it: an assigned live chat with the
+    most orders behind it, viewed by the bench supervisor (or by its associate)."""
+    from cases.models import Case
+
+    case = (
+        Case.objects.filter(status="assigned", channel="chat", order__isnull=False).order_by("-customer_id").first()
+        or Case.objects.filter(status="assigned").first()
+    )
+    user = case.assignee if as_assignee and case.assignee_id else bench_user()
+    return case, user
+
+
 def bench_associate():
     """The generated associate holding the most open cases (their board has the heaviest "my cases" and load)."""
     from django.db.models import Count, Q

@@ -28,17 +28,9 @@ def main():
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
-    from queue_page import bench_user
+    from queue_page import bench_workspace_case
 
-    from cases.models import Case
-
-    user = bench_user()
-    case = (
-        Case.objects.filter(status="assigned", channel="chat", order__isnull=False).order_by("-customer_id").first()
-        or Case.objects.filter(status="assigned").first()
-    )
-    if args.as_assignee and case.assignee_id:
-        user = case.assignee
+    case, user = bench_workspace_case(as_assignee=args.as_assignee)
     url = reverse("cases:workspace", kwargs={"reference": case.reference})
     client = Client()
     client.force_login(user)
