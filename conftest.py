@@ -1,5 +1,8 @@
 """Shared fixtures: agent, supervisor, customer, api_client (CONVENTIONS: Tests)."""
 
+import os
+from pathlib import Path
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -52,3 +55,40 @@ def _no_live_poll_left_waiting(request):
 
         hub.drain()
         hub.resume()
+
+
+# --- Browser tests: Playwright drives Debian's Chromium (scripts/browser.sh installs it; no browser download) ---
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+SCREENSHOTS = Path(__file__).resolve().parent / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM would refuse to run beside it.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def screenshot():
+    """``screenshot(page, "name.png", full_page=True)`` writes docs/screenshots/<name> only when RH_SCREENSHOTS=1,
+    so a test run never dirties the tree."""
+
+    def take(page, name: str, *, full_page: bool = True) -> None:
+        if os.environ.get("RH_SCREENSHOTS") == "1":
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / name), full_page=full_page)
+
+    return take

@@ -5,7 +5,6 @@ Set RH_SCREENSHOTS=1 to also write docs/screenshots/queue_board.png and workspac
 
 import os
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -25,27 +24,7 @@ from customers.tests.factories import (
     SubscriptionFactory,
 )
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
-SHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def _context_for(browser, live_server, user):
@@ -115,7 +94,7 @@ def _busy_queue(general, fraud, social):
         case_create(customer=others[i % len(others)], channel=channel, department=dept, subject=subject, priority=pri)
 
 
-def test_associate_and_customer_chat_both_ways_without_reload(browser, live_server):
+def test_associate_and_customer_chat_both_ways_without_reload(screenshot, browser, live_server):
     from playwright.sync_api import expect
 
     general, fraud, social, alice, carol, order, item = _world()
@@ -154,8 +133,7 @@ def test_associate_and_customer_chat_both_ways_without_reload(browser, live_serv
     agent.goto(f"{live_server.url}/agent/queues/")
     expect(agent.locator("#waiting")).to_contain_text(chat.reference)
     if shots:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        agent.screenshot(path=str(SHOTS / "queue_board.png"), full_page=True)
+        screenshot(agent, "queue_board.png")
     agent.get_by_role("button", name="Take next").click()
     agent.wait_for_url(f"**/agent/cases/{chat.reference}/")
     agent.evaluate("window.__noReload = 'agent'")
@@ -185,8 +163,8 @@ def test_associate_and_customer_chat_both_ways_without_reload(browser, live_serv
         agent.get_by_role("button", name="Add internal note").click()
         expect(agent.locator("#chat-log")).to_contain_text("opened a claim", timeout=2000)
         agent.evaluate("window.scrollTo(0, 0)")
-        agent.screenshot(path=str(SHOTS / "workspace.png"), full_page=False)
-        customer.screenshot(path=str(SHOTS / "customer_live_chat.png"), full_page=False)
+        screenshot(agent, "workspace.png", full_page=False)
+        screenshot(customer, "customer_live_chat.png", full_page=False)
     customer_ctx.close()
     agent_ctx.close()
 

@@ -2,10 +2,8 @@
 and an associate issuing a credit from the case panel. ``RH_SCREENSHOTS=1`` also writes docs/screenshots/console-*.png.
 """
 
-import os
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -16,27 +14,6 @@ from cases.tests.factories import AgentFactory, CaseFactory, DepartmentFactory
 from customers.tests.factories import CustomerFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def shot(page, name):
-    if os.environ.get("RH_SCREENSHOTS"):
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
 @pytest.fixture
@@ -142,30 +119,30 @@ def _sign_in(page, base, username):
     page.wait_for_load_state()
 
 
-def test_supervisor_console_in_a_browser(browser, live_server, world):
+def test_supervisor_console_in_a_browser(screenshot, browser, live_server, world):
     page = browser.new_page(viewport={"width": 1280, "height": 1250})
     _sign_in(page, live_server.url, "sam")
 
     page.goto(live_server.url + reverse("cases:console_dashboard"))
     assert page.locator("svg.chart").count() == 3
     assert page.get_by_text("1 credit waiting for approval").is_visible()
-    shot(page, "console-dashboard")
+    screenshot(page, "console-dashboard.png", full_page=False)
 
     page.goto(live_server.url + reverse("cases:console_credits"))
     page.get_by_label("Agent").select_option(label="erin")  # htmx swaps #results on change
     page.wait_for_function("document.querySelectorAll('#results tbody tr')[0].innerText.includes('erin')")
     page.wait_for_url("**/credits/?*agent=*")
-    shot(page, "console-credits")
+    screenshot(page, "console-credits.png", full_page=False)
 
     page.goto(live_server.url + reverse("cases:console_anomalies"))
     assert page.locator("#h-rate + p + ul").get_by_text("erin").is_visible()
     assert page.get_by_text("Nina New").first.is_visible()
-    shot(page, "console-anomalies")
+    screenshot(page, "console-anomalies.png", full_page=False)
 
     page.goto(live_server.url + reverse("cases:console_approvals"))
     row = page.locator(f"#credit-{world['pending'].pk}")
     row.get_by_placeholder("Note (required to reject)").fill("Second failure: justified")
-    shot(page, "console-approvals")
+    screenshot(page, "console-approvals.png", full_page=False)
     row.get_by_role("button", name="Approve").click()
     page.locator(f"#credit-{world['pending'].pk}").get_by_text("Approved").wait_for()
     world["pending"].refresh_from_db()
@@ -173,7 +150,7 @@ def test_supervisor_console_in_a_browser(browser, live_server, world):
     page.close()
 
 
-def test_associate_issues_a_credit_from_the_case_panel(browser, live_server, world):
+def test_associate_issues_a_credit_from_the_case_panel(screenshot, browser, live_server, world):
     page = browser.new_page(viewport={"width": 1100, "height": 800})
     _sign_in(page, live_server.url, "alice")
     page.goto(live_server.url + reverse("cases:case_credits", args=[world["pending_case"].pk]))
@@ -182,6 +159,6 @@ def test_associate_issues_a_credit_from_the_case_panel(browser, live_server, wor
     page.get_by_label("Note").fill("Apologies for the second broken device.")
     page.get_by_role("button", name="Issue credit").click()
     page.locator("#credit-panel").get_by_text("$15.00").wait_for()
-    shot(page, "case-credit-panel")
+    screenshot(page, "case-credit-panel.png", full_page=False)
     assert GoodwillCredit.objects.filter(amount=Decimal("15.00"), status="approved").exists()
     page.close()

@@ -1,9 +1,7 @@
 """The supervisor's SLA page in a real headless Chromium (and its screenshot for the docs)."""
 
 import importlib
-import os
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.apps import apps
@@ -17,18 +15,9 @@ from cases.tests.factories import AgentFactory, DepartmentFactory
 from customers.tests.factories import CustomerFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-# Screenshots for docs/ are written only when asked (RH_SCREENSHOTS=1), so a test run never dirties the tree.
-WRITE_SHOTS = os.environ.get("RH_SCREENSHOTS") == "1"
 
 
-def test_supervisor_watches_attainment_and_next_breaches(live_server):
-    from playwright.sync_api import sync_playwright
-
+def test_supervisor_watches_attainment_and_next_breaches(browser, screenshot, live_server):
     # Given the default policies, a supervisor, and cases on several channels, some already breached
     importlib.import_module("cases.migrations.0011_seed_default_sla_policies").seed(apps, None)
     general = DepartmentFactory(slug="general", name="General support")
@@ -54,19 +43,17 @@ def test_supervisor_watches_attainment_and_next_breaches(live_server):
             now=now - timedelta(minutes=minutes),
         )
     sla_sweep()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(live_server.url + reverse("login"))
-        page.get_by_label("Username").fill("sam")
-        page.get_by_label("Password").fill("pass-word-123")
-        page.get_by_role("button", name="Sign in").click()
-        page.goto(live_server.url + reverse("cases:sla-report"))
-        # Then the attainment tables and the live panels are there
-        assert page.get_by_role("heading", name="SLA attainment").is_visible()
-        assert page.get_by_text("By channel").is_visible()
-        assert page.get_by_role("heading", name="Next breaches").is_visible()
-        assert page.get_by_text("supervisor notified").first.is_visible()
-        if WRITE_SHOTS:
-            page.screenshot(path=str(SHOTS / "supervisor-sla-report.png"), full_page=True)
-        browser.close()
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(live_server.url + reverse("login"))
+    page.get_by_label("Username").fill("sam")
+    page.get_by_label("Password").fill("pass-word-123")
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(live_server.url + reverse("cases:sla-report"))
+    # Then the attainment tables and the live panels are there
+    assert page.get_by_role("heading", name="SLA attainment").is_visible()
+    assert page.get_by_text("By channel").is_visible()
+    assert page.get_by_role("heading", name="Next breaches").is_visible()
+    assert page.get_by_text("supervisor notified").first.is_visible()
+    screenshot(page, "supervisor-sla-report.png")
+    context.close()

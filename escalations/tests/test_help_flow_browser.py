@@ -2,9 +2,6 @@
 assistant chat; "Request a phone call" → number → "Call me now" opens a callback case; repeated "Talk to a
 representative" offers the transfer and the conversation reaches a human queue as a live-chat case."""
 
-import os
-from pathlib import Path
-
 import pytest
 from django.urls import reverse
 
@@ -13,28 +10,6 @@ from cases.tests.factories import DepartmentFactory
 from customers.tests.factories import CustomerFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop in this thread
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-# Screenshots for docs/ are written only when asked (RH_SCREENSHOTS=1), so a test run never dirties the tree.
-WRITE_SHOTS = os.environ.get("RH_SCREENSHOTS") == "1"
-
-
-def _shot(page, name: str) -> None:
-    if WRITE_SHOTS:
-        page.screenshot(path=str(SHOTS / name), full_page=True)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
@@ -66,11 +41,11 @@ def _say(page, text):
     page.locator(".transcript li").nth(before + 1).wait_for()  # the customer's line and the assistant's answer
 
 
-def test_request_a_phone_call_then_call_me_now_creates_a_callback_case(browser, live_server, carol):
+def test_request_a_phone_call_then_call_me_now_creates_a_callback_case(screenshot, browser, live_server, carol):
     context = browser.new_context(viewport={"width": 1100, "height": 820})
     page = context.new_page()
     _sign_in_and_open_chat(page, live_server.url)
-    _shot(page, "help-chat-start.png")
+    screenshot(page, "help-chat-start.png")
 
     _say(page, "Request a phone call")
     page.get_by_role("button", name="Call me now").wait_for()
@@ -80,10 +55,10 @@ def test_request_a_phone_call_then_call_me_now_creates_a_callback_case(browser, 
     assert Case.objects.count() == 0
 
     page.get_by_label("Your phone number").fill("+1 415 555 0142")
-    _shot(page, "help-chat-callback-form.png")
+    screenshot(page, "help-chat-callback-form.png")
     page.get_by_role("button", name="Call me now").click()
     page.get_by_text("Your phone should ring within").wait_for()
-    _shot(page, "help-callback-requested.png")
+    screenshot(page, "help-callback-requested.png")
 
     callback = Callback.objects.select_related("case").get()
     assert callback.phone == "+14155550142"
@@ -92,7 +67,7 @@ def test_request_a_phone_call_then_call_me_now_creates_a_callback_case(browser, 
     context.close()
 
 
-def test_repeated_talk_to_a_representative_reaches_a_human_queue(browser, live_server, carol):
+def test_repeated_talk_to_a_representative_reaches_a_human_queue(screenshot, browser, live_server, carol):
     context = browser.new_context(viewport={"width": 1100, "height": 820})
     page = context.new_page()
     _sign_in_and_open_chat(page, live_server.url)
@@ -101,7 +76,7 @@ def test_repeated_talk_to_a_representative_reaches_a_human_queue(browser, live_s
     assert page.get_by_role("button", name="Chat with an associate").count() == 0
     _say(page, "Talk to a representative")
     page.get_by_role("button", name="Chat with an associate").wait_for()
-    _shot(page, "help-chat-transfer-offer.png")
+    screenshot(page, "help-chat-transfer-offer.png")
     page.get_by_role("button", name="Chat with an associate").click()
     page.wait_for_url("**/chat/CS-*/")
 
@@ -113,13 +88,13 @@ def test_repeated_talk_to_a_representative_reaches_a_human_queue(browser, live_s
     context.close()
 
 
-def test_phishing_report_is_always_open(browser, live_server, carol):
+def test_phishing_report_is_always_open(screenshot, browser, live_server, carol):
     context = browser.new_context(viewport={"width": 1100, "height": 820})
     page = context.new_page()
     _sign_in_and_open_chat(page, live_server.url)
     page.get_by_role("link", name="Report phishing").first.click()
     page.get_by_label("Tell us what you saw").fill("A text said my account is locked and linked to amaz0n-help.example")
-    _shot(page, "help-report-phishing.png")
+    screenshot(page, "help-report-phishing.png")
     page.get_by_role("button", name="Send report").click()
     page.get_by_text("Thank you, we have your report").wait_for()
 

@@ -1,8 +1,5 @@
 """The customer's side in a real headless Chromium, on a desktop and on a narrow phone viewport."""
 
-import os
-from pathlib import Path
-
 import pytest
 from django.urls import reverse
 
@@ -13,31 +10,9 @@ from cases.tests.factories import DepartmentFactory
 from customers.tests.factories import CustomerFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop in this thread
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-# Screenshots for docs/ are written only when asked (RH_SCREENSHOTS=1), so a test run never dirties the tree.
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-WRITE_SHOTS = os.environ.get("RH_SCREENSHOTS") == "1"
-
-
-def _shot(page, name: str) -> None:
-    if WRITE_SHOTS:
-        page.screenshot(path=str(SHOTS / name), full_page=True)
 
 
 VIEWPORTS = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 390, "height": 844}}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
@@ -70,7 +45,9 @@ def _sign_in(page, base):
 
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
-def test_customer_signs_in_reads_case_replies_and_reads_message_center(browser, live_server, world, viewport):
+def test_customer_signs_in_reads_case_replies_and_reads_message_center(
+    screenshot, browser, live_server, world, viewport
+):
     context = browser.new_context(viewport=VIEWPORTS[viewport])
     page = context.new_page()
     _sign_in(page, live_server.url)
@@ -80,7 +57,7 @@ def test_customer_signs_in_reads_case_replies_and_reads_message_center(browser, 
     assert page.get_by_text(case.reference).is_visible()
     assert page.get_by_text("We will reply by").first.is_visible()
     assert page.get_by_role("link", name="Message Center").inner_text().strip().endswith("1")
-    _shot(page, f"customer-my-cases-{viewport}.png")
+    screenshot(page, f"customer-my-cases-{viewport}.png")
 
     # Case detail: the public timeline, then a reply typed with a card number in it
     page.get_by_role("link", name=case.subject).click()
@@ -89,13 +66,13 @@ def test_customer_signs_in_reads_case_replies_and_reads_message_center(browser, 
     page.get_by_role("button", name="Send reply").click()
     page.locator(".side-customer", has_text="[card number removed]").wait_for()
     assert "4111" not in page.content()
-    _shot(page, f"customer-case-{viewport}.png")
+    screenshot(page, f"customer-case-{viewport}.png")
     assert Message.objects.filter(case=case, kind="customer").count() == 2
 
     # Message Center: the refund confirmation
     page.get_by_role("link", name="Message Center").click()
     page.get_by_text("Your refund of $14.99 has been issued").wait_for()
-    _shot(page, f"customer-message-center-{viewport}.png")
+    screenshot(page, f"customer-message-center-{viewport}.png")
 
     # Nothing is wider than the screen on a phone
     width = page.evaluate("document.documentElement.scrollWidth")
@@ -103,7 +80,7 @@ def test_customer_signs_in_reads_case_replies_and_reads_message_center(browser, 
     context.close()
 
 
-def test_customer_requests_a_callback_with_keyboard_only(browser, live_server, world):
+def test_customer_requests_a_callback_with_keyboard_only(screenshot, browser, live_server, world):
     context = browser.new_context(viewport=VIEWPORTS["phone"])
     page = context.new_page()
     _sign_in(page, live_server.url)
@@ -122,13 +99,13 @@ def test_customer_requests_a_callback_with_keyboard_only(browser, live_server, w
     page.keyboard.press("Enter")
     page.wait_for_url("**/my/cases/CS-*/")
     assert page.get_by_text("Your phone should ring within 60 seconds").is_visible()
-    _shot(page, "customer-callback-requested-phone.png")
+    screenshot(page, "customer-callback-requested-phone.png")
     callback = Callback.objects.get()
     assert callback.phone == "+12065550100" and callback.case.customer == world["carol"]
     context.close()
 
 
-def test_customer_reports_phishing_on_a_phone_and_it_reaches_the_fraud_queue(browser, live_server, world):
+def test_customer_reports_phishing_on_a_phone_and_it_reaches_the_fraud_queue(screenshot, browser, live_server, world):
     DepartmentFactory(slug="fraud", name="Fraud & account security")
     context = browser.new_context(viewport=VIEWPORTS["phone"])
     page = context.new_page()
@@ -139,7 +116,7 @@ def test_customer_reports_phishing_on_a_phone_and_it_reaches_the_fraud_queue(bro
     )
     page.get_by_role("button", name="Send report").click()
     page.get_by_text("CS-").first.wait_for()
-    _shot(page, "customer-phishing-reported-phone.png")
+    screenshot(page, "customer-phishing-reported-phone.png")
     from cases.models import Case
 
     case = Case.objects.get(customer=world["carol"], department__slug="fraud")
