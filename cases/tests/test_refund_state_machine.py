@@ -139,6 +139,42 @@ def test_worker_lost_too_often_asks_the_provider_instead_of_calling_again(payout
     assert SandboxPayout.objects.count() == int(payout_exists)
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("last_error", ["transient", "permanent"])
+def test_an_earlier_lost_attempt_that_paid_is_recorded_issued_not_failed(settings, last_error):
+    """A worker paid, then died before recording (the chaos test caught this): the payout exists under the
+    refund's key. When a later attempt ends the refund (last transient error, or a decline), the provider is asked
+    first, and the refund is ISSUED with that payout instead of FAILED while the money went out."""
+    refund = _request()
+    Refund.objects.filter(pk=refund.pk).update(status=S.APPROVED, attempts=MAX_ISSUE_ATTEMPTS - 1)
+    SandboxPayout.objects.create(
+        idempotency_key=f"refund:{refund.idempotency_key}", amount=refund.amount, currency="USD", reference="po_lost"
+    )
+    settings.RH_PAYMENTS = {"FAIL": last_error}
+    refund_process(refund_id=refund.pk)  # attempt MAX_ISSUE_ATTEMPTS: the last one
+    refund.refresh_from_db()
+    assert refund.status == S.ISSUED and refund.provider_ref == "po_lost" and refund.last_error == ""
+    assert SandboxPayout.objects.count() == 1
+    assert Notification.objects.filter(title__contains="issued").count() == 1
+    assert not Notification.objects.filter(title__contains="delayed").exists()
+
+
+@pytest.mark.django_db
+def test_provider_unreachable_when_settling_leaves_the_refund_approved_for_a_retry(settings):
+    refund = _request()
+    Refund.objects.filter(pk=refund.pk).update(status=S.APPROVED, attempts=MAX_ISSUE_ATTEMPTS - 1)
+    settings.RH_PAYMENTS = {"FAIL": "transient"}
+    with mock.patch("cases.payments.SandboxPayments.find", side_effect=TransientPaymentError("down")):
+        with pytest.raises(TransientPaymentError):
+            refund_process(refund_id=refund.pk)
+    refund.refresh_from_db()
+    assert refund.status == S.APPROVED  # neither FAILED nor ISSUED on a guess; the task retries
+    settings.RH_PAYMENTS = {}
+    refund_process(refund_id=refund.pk)
+    refund.refresh_from_db()
+    assert refund.status == S.ISSUED and SandboxPayout.objects.count() == 1
+
+
 def test_task_retries_only_transient_errors_with_backoff_and_a_bound():
     from cases.tasks import refund_process as task
 

@@ -5,9 +5,11 @@
 - ``refund_process`` runs the check, then issues: claim (lock, count the attempt, commit) → call the payments
   adapter with no lock held → record (lock, confirm still APPROVED, write). The adapter deduplicates on the
   idempotency key, so a worker killed between call and record re-issues nothing.
-- Bounded: a transient adapter error on attempt ``MAX_ISSUE_ATTEMPTS`` ends in FAILED with the reason; a refund
-  whose worker was lost ``MAX_CLAIMS`` times asks the provider whether the payout exists (``find``) and records
-  ISSUED or FAILED accordingly, never calling again. FAILED is the dead state a supervisor sees (/agent/refunds/).
+- Bounded: a transient adapter error on attempt ``MAX_ISSUE_ATTEMPTS``, a decline, or a worker lost ``MAX_CLAIMS``
+  times ends the refund. Before it is recorded FAILED the provider is asked whether a payout exists for the key
+  (``find``): an earlier attempt may have paid and died before recording. It is then ISSUED with that payout, else
+  FAILED with the reason; never by calling ``refund`` again. FAILED is the dead state a supervisor sees
+  (/agent/refunds/).
 - One order item / one subscription charge has at most one live refund (a partial unique index).
 Every step writes the case timeline (when there is a case) and the audit log in the same transaction.
 """
@@ -196,28 +198,26 @@ def refund_process(*, refund_id: int) -> Refund:
             return refund
         attempt = refund.attempts
     if exhausted:
-        return _settle_exhausted(refund_id=refund_id)
+        return _settle(refund, failure=f"worker lost {attempt} times during the payment call; no payout found")
     return _issue(refund, attempt=attempt)
 
 
-def _settle_exhausted(*, refund_id: int) -> Refund:
-    """The worker was lost mid-call too many times: ask the provider (no lock held) whether the payout exists
-    and record the truth, without calling ``refund`` again."""
-    refund = Refund.objects.get(pk=refund_id)
-    adapter = payments_adapter()
-    payout = adapter.find(idempotency_key=_payout_key(refund))
+def _settle(claimed: Refund, *, failure: str) -> Refund:
+    """The refund is about to end without a payout of ours on record: the last transient error, a decline, or a
+    worker lost mid-call too many times. An earlier attempt may still have paid (a worker killed after the
+    provider paid and before we recorded it; a timeout the provider completed), so ask the provider, with no lock
+    held and without calling ``refund`` again, and record the truth: ISSUED with that payout, or FAILED with
+    ``failure``. A provider that cannot answer raises ``TransientPaymentError``; the refund stays APPROVED and the
+    task retries."""
+    payout = payments_adapter().find(idempotency_key=_payout_key(claimed))
     with transaction.atomic():
-        refund = _locked(refund_id)
+        refund = _locked(claimed.pk)
         if refund.status != Refund.Status.APPROVED:
             return refund
         if payout is not None:
             _record_issued(refund, payout)
         else:
-            refund_transition(
-                refund,
-                Refund.Status.FAILED,
-                last_error=f"worker lost {refund.attempts} times during the payment call; no payout found",
-            )
+            refund_transition(refund, Refund.Status.FAILED, last_error=failure[:300])
             _notify(refund)
     return refund
 
@@ -251,26 +251,17 @@ def _issue(claimed: Refund, *, attempt: int) -> Refund:
             idempotency_key=_payout_key(refund), amount=refund.amount, currency=refund.currency
         )
     except TransientPaymentError as exc:
+        if attempt >= MAX_ISSUE_ATTEMPTS:
+            return _settle(claimed, failure=f"gave up after {attempt} attempts: {exc}")
         with transaction.atomic():
             refund = _locked(refund_id)
             if refund.status != Refund.Status.APPROVED:
-                return refund
-            if attempt >= MAX_ISSUE_ATTEMPTS:
-                refund_transition(
-                    refund, Refund.Status.FAILED, last_error=f"gave up after {attempt} attempts: {exc}"[:300]
-                )
-                _notify(refund)
                 return refund
             refund.last_error = str(exc)[:300]
             refund.save(update_fields=["last_error", "updated_at"])
         raise
     except PaymentError as exc:
-        with transaction.atomic():
-            refund = _locked(refund_id)
-            if refund.status == Refund.Status.APPROVED:
-                refund_transition(refund, Refund.Status.FAILED, last_error=str(exc)[:300])
-                _notify(refund)
-            return refund
+        return _settle(claimed, failure=str(exc))
     with transaction.atomic():
         refund = _locked(refund_id)
         if refund.status != Refund.Status.APPROVED:
