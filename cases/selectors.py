@@ -4,7 +4,7 @@ from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
-from cases.models import AgentProfile, Case, Channel, Department, Message, Priority, Role
+from cases.models import AgentProfile, Case, CaseEvent, Channel, Department, Message, Priority, Role
 
 HELD_STATUSES = (Case.Status.ASSIGNED, Case.Status.WAITING_CUSTOMER)
 
@@ -274,41 +274,17 @@ WORKSPACE_MESSAGES = 200  # the latest messages of a conversation shown on the w
 def workspace_data(*, case: Case, user) -> dict:
     """Everything the case workspace shows, with a fixed number of queries whatever the history length. Every list
     is bounded. ``case`` comes from ``case_get_for_agent(related=WORKSPACE_CASE_RELATED)`` (its callback is joined,
-    so a case without one costs no query for it)."""
+    so a case without one costs no query for it). The customer 360 (orders, subscriptions, refunds, credits,
+    earlier cases) is one statement of plain rows (``cases.selectors_360``)."""
     from django.db.models import Prefetch, prefetch_related_objects
 
-    from cases.models import Callback, CallbackAttempt, GoodwillCredit, Refund
-    from customers.models import CarrierScan, Order, Shipment
+    from cases.models import Callback, CallbackAttempt
+    from cases.selectors_360 import customer_360
 
-    customer = case.customer
-    orders = list(
-        Order.objects.filter(customer=customer)
-        .select_related("shipping_address")
-        .prefetch_related(
-            "items",
-            Prefetch(
-                "shipments",
-                queryset=Shipment.objects.prefetch_related(
-                    Prefetch("scans", queryset=CarrierScan.objects.order_by("occurred_at"))
-                ),
-            ),
-        )
-        .order_by("-placed_at")[:20]
-    )
-    subscriptions = list(customer.subscriptions.prefetch_related("charges").order_by("-started_at")[:5])
+    data = customer_360(customer_id=case.customer_id, case_id=case.pk)
     latest = list(case.messages.select_related("author").order_by("-id")[: WORKSPACE_MESSAGES + 1])
     messages = latest[:WORKSPACE_MESSAGES][::-1]
     events = list(case.events.select_related("actor").order_by("-id")[:100])
-    earlier = list(
-        Case.objects.filter(customer=customer)
-        .exclude(pk=case.pk)
-        .only("reference", "subject", "status")
-        .order_by("-created_at")[:10]
-    )
-    refunds = list(Refund.objects.filter(customer=customer).select_related("order_item").order_by("-created_at")[:20])
-    credits = list(
-        GoodwillCredit.objects.filter(customer=customer).select_related("issued_by").order_by("-created_at")[:20]
-    )
     macros = macro_choices(department_id=case.department_id)
     try:
         callback = case.callback
@@ -320,14 +296,17 @@ def workspace_data(*, case: Case, user) -> dict:
         )
     viewers = case_viewers(case=case, exclude_user=user)
     return {
-        "orders": orders,
-        "subscriptions": subscriptions,
+        **data,
         "chat_messages": messages,
         "earlier_messages_hidden": len(latest) > WORKSPACE_MESSAGES,
         "events": events,
-        "earlier_cases": earlier,
-        "refunds": refunds,
-        "credits": credits,
+        # the triage decision's explanation, shown under "Why it is here" (the timeline lists it again)
+        "triage_explained": [
+            line
+            for ev in events
+            if ev.type == CaseEvent.Type.TRIAGE and isinstance(ev.data, dict)
+            for line in ev.data.get("explained") or ()
+        ],
         "macros": macros,
         "callback": callback,
         "viewers": viewers,
