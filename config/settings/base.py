@@ -136,7 +136,9 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
-USE_I18N = True
+# The portal is English-only (no message catalogues anywhere). With i18n off Django skips its translation machinery
+# on every rendered value: about 600 get_language() lookups on one queue-board render, 11 % of its CPU.
+USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "/static/"
