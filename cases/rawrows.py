@@ -12,10 +12,12 @@ from django.db import DEFAULT_DB_ALIAS, connections
 
 
 class RowLoader:
-    def __init__(self, model, alias: str):
+    def __init__(self, model, alias: str, *, only: tuple[str, ...] | None = None):
+        """``only``: the field names to read (the others are deferred on the instance, as with ``.only()``)."""
         self.model = model
         self.alias = alias
-        self.fields = list(model._meta.concrete_fields)
+        fields = list(model._meta.concrete_fields)
+        self.fields = [f for f in fields if f.primary_key or f.name in only] if only else fields
         self.names = [f.attname for f in self.fields]
         self.width = len(self.fields)
         self.select = ", ".join(f'{alias}."{f.column}"' for f in self.fields)

@@ -1,9 +1,12 @@
 """Reads of the back office. One access gate per audience, used by lists and details alike."""
 
-from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery
+import functools
+
+from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
+from cases import rawrows
 from cases.models import AgentProfile, Case, CaseEvent, Channel, Department, Message, Priority, Role
 
 HELD_STATUSES = (Case.Status.ASSIGNED, Case.Status.WAITING_CUSTOMER)
@@ -157,44 +160,106 @@ def _held_count(*channels: str):
 ROSTER_USER_DEFERRED = ("user__password", "user__last_login", "user__date_joined", "user__email")
 
 
+def _sql_in(values) -> str:
+    """An SQL list of our own enum values (fixed strings of the code, never user input)."""
+    return ", ".join(f"'{v}'" for v in values)
+
+
+@functools.cache
+def _roster_statements() -> tuple[str, str, rawrows.RowLoader, rawrows.RowLoader]:
+    """The team roster's two fixed statements (everyone; the associates sharing a department with the viewer) and
+    their row loaders, built once per process. Hand-written because the ORM spent ~2 ms compiling the four
+    correlated counts on every board render and every 3 s poll (docs/BENCHMARKS.md, session 3)."""
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    profile = rawrows.RowLoader(AgentProfile, "p")
+    user = rawrows.RowLoader(User, "u", only=("username", "first_name", "last_name", "is_active"))
+    counts = ", ".join(
+        f"""(SELECT COUNT(*) FROM "{Case._meta.db_table}" c WHERE c.assignee_id = p.user_id
+            AND c.status IN ({_sql_in(HELD_STATUSES)}) AND c.channel IN ({_sql_in(channels)})) AS {name}"""
+        for name, channels in BOARD_LOAD_GROUPS.items()
+    )
+    select = f"""SELECT {profile.select}, {user.select}, {counts}
+        FROM "{AgentProfile._meta.db_table}" p JOIN "{User._meta.db_table}" u ON u.id = p.user_id"""
+    through = AgentProfile.departments.through._meta.db_table
+    sharing = f"""
+        WHERE p.id = %s OR EXISTS (
+            SELECT 1 FROM "{through}" s WHERE s.agentprofile_id = p.id
+            AND s.department_id IN (SELECT m.department_id FROM "{through}" m WHERE m.agentprofile_id = %s))"""
+    order = " ORDER BY p.presence, u.username"
+    return select + order, select + sharing + order, profile, user
+
+
 def agents_board(*, user) -> list[AgentProfile]:
     """Associates of the viewer's departments (everyone for supervisors), the viewer always among them, with their
     presence and open load per capacity group (``chats``, ``calls``, ``socials``, ``asyncs``): one query.
 
-    The load is one correlated count per group on the partial index ``case_held_load``; a join over every case an
-    agent ever held (resolved ones included) took seconds at 1,000,000 cases, and counting through the
-    (assignee, status) index read every held case from the table three times (docs/BENCHMARKS.md)."""
+    The load is one correlated count per group on the partial index ``case_held_load`` (index-only); a join over
+    every case an agent ever held (resolved ones included) took seconds at 1,000,000 cases, and counting through
+    the (assignee, status) index read every held case from the table three times (docs/BENCHMARKS.md). An
+    associate in two shared departments is one row (a semi-join, not a join + DISTINCT)."""
     profile = agent_profile_of(user)
     if profile is None:
         return []
-    qs = (
-        AgentProfile.objects.select_related("user")
-        .defer(*ROSTER_USER_DEFERRED)
-        .annotate(**{name: _held_count(*channels) for name, channels in BOARD_LOAD_GROUPS.items()})
+    everyone, sharing, profile_row, user_row = _roster_statements()
+    with rawrows.cursor() as cursor:
+        if profile.is_supervisor:
+            cursor.execute(everyone)
+        else:
+            cursor.execute(sharing, [profile.pk, profile.pk])
+        rows = cursor.fetchall()
+    roster = []
+    split = profile_row.width + user_row.width
+    for row in rows:
+        agent = profile_row.load(row[: profile_row.width])
+        agent.user = user_row.load(row[profile_row.width : split])
+        agent.chats, agent.calls, agent.socials, agent.asyncs = row[split:]
+        roster.append(agent)
+    return roster
+
+
+@functools.cache
+def _offers_statement() -> tuple[str, tuple[rawrows.RowLoader, ...]]:
+    from cases.models import Callback
+    from customers.models import Customer
+
+    loaders = (
+        rawrows.RowLoader(Callback, "cb"),
+        rawrows.RowLoader(Case, "c", only=("reference", "subject", "channel", "priority", "status", "assignee")),
+        rawrows.RowLoader(Customer, "cu", only=("name",)),
+        rawrows.RowLoader(Department, "d", only=("name", "slug")),
     )
-    if not profile.is_supervisor:
-        # A semi-join (EXISTS), not a join + DISTINCT: an associate in two shared departments is one row, and the
-        # load counts run once per associate.
-        my_departments = AgentProfile.departments.through.objects.filter(agentprofile_id=profile.pk).values(
-            "department_id"
-        )
-        shares = AgentProfile.departments.through.objects.filter(
-            agentprofile_id=OuterRef("pk"), department_id__in=Subquery(my_departments)
-        )
-        qs = qs.filter(Q(pk=profile.pk) | Q(Exists(shares)))
-    return list(qs.order_by("presence", "user__username"))
+    sql = f"""SELECT {", ".join(loader.select for loader in loaders)}
+        FROM "{Callback._meta.db_table}" cb
+        JOIN "{Case._meta.db_table}" c ON c.id = cb.case_id
+        JOIN "{Customer._meta.db_table}" cu ON cu.id = c.customer_id
+        JOIN "{Department._meta.db_table}" d ON d.id = c.department_id
+        WHERE cb.offered_to_id = %s AND c.assignee_id = %s
+          AND cb.status IN ({_sql_in((Callback.Status.OFFERED, Callback.Status.DIALING))})
+        ORDER BY cb.requested_at"""
+    return sql, loaders
 
 
 def callback_offers_for(*, user) -> list:
-    from cases.models import Callback
-
-    return list(
-        Callback.objects.filter(
-            offered_to=user, status__in=(Callback.Status.OFFERED, Callback.Status.DIALING), case__assignee=user
-        )
-        .select_related("case", "case__customer", "case__department")
-        .order_by("requested_at")
-    )
+    """The Call Me Now requests offered to this associate (or on the line), with their case, customer and
+    department. One fixed statement: usually nothing is offered, and the ORM spent ~1 ms compiling the four-table
+    join on every board render and poll."""
+    sql, loaders = _offers_statement()
+    with rawrows.cursor() as cursor:
+        cursor.execute(sql, [user.pk, user.pk])
+        rows = cursor.fetchall()
+    offers = []
+    for row in rows:
+        objects, start = [], 0
+        for loader in loaders:
+            objects.append(loader.load(row[start : start + loader.width]))
+            start += loader.width
+        callback, case, customer, department = objects
+        case.customer, case.department = customer, department
+        callback.case = case
+        offers.append(callback)
+    return offers
 
 
 BOARD_WAITING_ROWS = 50  # head of the queue shown on the board

@@ -139,13 +139,16 @@ def test_the_head_of_the_queue_is_in_take_next_order_and_only_my_departments(db)
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("viewer", ["sam", "alice"])
-def test_the_board_counts_can_be_answered_from_the_indexes_alone(viewer):
+def test_the_board_counts_can_be_answered_from_the_indexes_alone(viewer, settings):
     """A regression guard for the 1M figures (docs/BENCHMARKS.md): ``COUNT(id)`` instead of ``COUNT(*)``, or a
     column outside the index, would make these read every waiting / held case from the table again.
 
     Committed data, vacuumed (all pages visible, fresh statistics, as on a server with autovacuum), sequential and
     bitmap scans off: the planner then answers from an index alone wherever the index holds every column a query
-    needs, because an index-only scan of an all-visible table is the cheapest plan left."""
+    needs, because an index-only scan of an all-visible table is the cheapest plan left. The roster's fixed
+    statement runs with client-side binding here, so that its captured text carries its values and can be EXPLAINed
+    (prepared, it is the same text with $1)."""
+    settings.RH = {**settings.RH, "PREPARE_HOT_STATEMENTS": False}
     user = _world(3)[viewer]
     with CaptureQueriesContext(connection) as ctx:
         selectors.queue_board(user=user)
@@ -159,7 +162,7 @@ def test_the_board_counts_can_be_answered_from_the_indexes_alone(viewer):
             cur.execute("EXPLAIN " + q["sql"])
             plans[q["sql"]] = "\n".join(row[0] for row in cur.fetchall())
     overview = next(p for s, p in plans.items() if 'AS "waiting"' in s)
-    roster = next(p for s, p in plans.items() if 'AS "chats"' in s)
+    roster = next(p for s, p in plans.items() if "AS chats" in s)
     # Which index the planner walks depends on sizes and statistics (several partial indexes can answer a count);
     # what must hold is that the counts read no case row. (The two lists are bounded by LIMIT on an id subquery;
     # at test sizes any plan is cheap, so their plans are not asserted here: bench/queue_page.py measures them.)
@@ -174,3 +177,48 @@ def _case_scans(plan: str) -> tuple[int, int]:
     scans = [line for line in plan.splitlines() if re.search(r"Scan\b.* on cases_case\b", line)]
     only = sum("Index Only Scan" in line for line in scans)
     return only, len(scans) - only
+
+
+@pytest.mark.parametrize("partial", [False, True])
+def test_a_callback_offered_to_the_associate_shows_on_their_board_only(client, partial):
+    """The Call Me Now offer banner (``selectors.callback_offers_for``, one fixed statement): the associate it is
+    offered to sees the phone, the customer, the subject and a link to dial, on the page and on the 3 s poll;
+    another associate does not, nor does anyone once the call is over."""
+    from django.utils import timezone
+
+    from cases.models import Callback
+
+    people = _world(3)
+    alice, bob = people["alice"], people["bob"]
+    case = CaseFactory(
+        channel="callback", status=Case.Status.ASSIGNED, assignee=alice, subject="Parcel never came",
+        customer__name="Dana Whitfield",
+    )  # fmt: skip
+    Callback.objects.create(
+        case=case, phone="+14155550123", status=Callback.Status.OFFERED, offered_to=alice, offered_at=timezone.now()
+    )
+    headers = {"HX-Request": "true"} if partial else {}
+    client.force_login(alice)
+    html = client.get(reverse("cases:queues"), headers=headers).content.decode()
+    assert "Incoming callback" in html and "+14155550123" in html
+    assert "Dana Whitfield · Parcel never came" in html
+    assert reverse("cases:workspace", args=[case.reference]) in html and "Open &amp; dial" in html
+
+    client.force_login(bob)
+    assert "+14155550123" not in client.get(reverse("cases:queues"), headers=headers).content.decode()
+
+    Callback.objects.filter(case=case).update(status=Callback.Status.DIALING)
+    client.force_login(alice)
+    html = client.get(reverse("cases:queues"), headers=headers).content.decode()
+    assert "On a call" in html and "+14155550123" in html and "Open &amp; dial" not in html
+
+    Callback.objects.filter(case=case).update(status=Callback.Status.CONNECTED)
+    assert "+14155550123" not in client.get(reverse("cases:queues"), headers=headers).content.decode()
+
+
+def test_the_roster_reads_only_the_users_display_fields():
+    """The roster's users are loaded with their names only: no password hash or e-mail travels to a board render."""
+    people = _world(3)
+    roster = selectors.agents_board(user=people["sam"])
+    assert {a.user.username for a in roster} == {"alice", "bob", "zed", "sam"}
+    assert all(a.user.get_deferred_fields() >= {"password", "email"} for a in roster)
