@@ -94,6 +94,12 @@ def _busy_queue(general, fraud, social):
         case_create(customer=others[i % len(others)], channel=channel, department=dept, subject=subject, priority=pri)
 
 
+# How long a live update may take to show here. What this test pins is that updates arrive without a reload; how fast
+# they arrive is a benchmark (bench/live_chat.py, p95 < 1 s with 50 conversations), not a timed test. With 2 s
+# limits this test failed once in a full suite run beside two load tests (load average 15) and passed alone.
+LIVE_UPDATE_MS = 10_000
+
+
 def test_associate_and_customer_chat_both_ways_without_reload(screenshot, browser, live_server):
     from playwright.sync_api import expect
 
@@ -139,17 +145,17 @@ def test_associate_and_customer_chat_both_ways_without_reload(screenshot, browse
     agent.evaluate("window.__noReload = 'agent'")
 
     # then the customer sees that a human joined, without reloading
-    expect(customer.locator("#chat-status")).to_contain_text("An associate has joined", timeout=2000)
+    expect(customer.locator("#chat-status")).to_contain_text("An associate has joined", timeout=LIVE_UPDATE_MS)
 
-    # when the associate writes, the customer sees it within 2 s
+    # when the associate writes, the customer sees it (still no reload)
     agent.fill("#reply-body", "Hi Carol, this is Alice. I'm checking the delivery photo and GPS now.")
     agent.get_by_role("button", name="Send to customer").click()
-    expect(customer.locator("#chat-log")).to_contain_text("checking the delivery photo", timeout=2000)
+    expect(customer.locator("#chat-log")).to_contain_text("checking the delivery photo", timeout=LIVE_UPDATE_MS)
 
-    # when the customer answers, the associate sees it within 2 s
+    # when the customer answers, the associate sees it
     customer.fill("#chat-body", "Thank you! The photo is not my porch.")
     customer.get_by_role("button", name="Send").click()
-    expect(agent.locator("#chat-log")).to_contain_text("not my porch", timeout=2000)
+    expect(agent.locator("#chat-log")).to_contain_text("not my porch", timeout=LIVE_UPDATE_MS)
 
     # and neither page reloaded; the assistant stayed silent after the human joined
     assert customer.evaluate("window.__noReload") == "customer"
@@ -161,7 +167,7 @@ def test_associate_and_customer_chat_both_ways_without_reload(screenshot, browse
     if shots:
         agent.fill("#reply-body", "I've opened a claim with the carrier; the GPS point is 150 m from your address.")
         agent.get_by_role("button", name="Add internal note").click()
-        expect(agent.locator("#chat-log")).to_contain_text("opened a claim", timeout=2000)
+        expect(agent.locator("#chat-log")).to_contain_text("opened a claim", timeout=LIVE_UPDATE_MS)
         agent.evaluate("window.scrollTo(0, 0)")
         screenshot(agent, "workspace.png", full_page=False)
         screenshot(customer, "customer_live_chat.png", full_page=False)
