@@ -25,6 +25,24 @@ if [ "$FIRST" != "$SECOND" ]; then
   echo "seed_demo is not idempotent: the second run reported $SECOND" >&2
   exit 1
 fi
+# The staff pages whose reads are hand-written SQL (the board's roster and offers, the workspace's customer 360;
+# cases/rawrows.py) render on SQLite too: the suite itself runs on PostgreSQL only.
+$PY manage.py shell -v 0 -c "
+from django.contrib.auth import get_user_model
+from django.test import Client
+from cases.models import Case
+case = Case.objects.filter(customer__orders__isnull=False, assignee__username='alice').first()
+pages = ['/agent/queues/', f'/agent/cases/{case.reference}/']
+for username in ('sam', 'alice'):
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=username))
+    for url in pages:
+        for headers in ({}, {'HX-Request': 'true'}):
+            status = client.get(url, headers=headers).status_code
+            if status != 200:
+                raise SystemExit(f'embedded default: {url} as {username} ({headers or \"page\"}) answered {status}')
+print('embedded default OK: the board, its poll and the workspace render on SQLite for a supervisor and an associate')
+"
 SEEDED=$(date +%s)
 .venv/bin/celery -A config worker --loglevel WARNING --concurrency 1 --without-gossip --without-mingle \
   >"$TMP/worker.log" 2>&1 &
