@@ -101,12 +101,18 @@ def _worker(mode, user_ids, dept_ids, go, start_value, seconds, ready_q, out_q):
 
     def run(user_id):
         claims = []
-        user = get_user_model().objects.get(pk=user_id)
-        connection.ensure_connection()
-        raw = connection.connection if mode == "raw" else None
-        if raw is not None:
-            raw.autocommit = True
-        connected.wait()
+        try:
+            user = get_user_model().objects.get(pk=user_id)
+            connection.ensure_connection()
+            raw = connection.connection if mode == "raw" else None
+            if raw is not None:
+                raw.autocommit = True
+            connected.wait()
+        except Exception as exc:  # e.g. "too many clients": fail the run instead of leaving the others waiting
+            connected.abort()
+            with lock:
+                results.append(([], f"connect: {type(exc).__name__}: {exc}"[:200]))
+            return
         go.wait()
         start_at = start_value.value
         while time.time() < start_at:
@@ -141,7 +147,10 @@ def _worker(mode, user_ids, dept_ids, go, start_value, seconds, ready_q, out_q):
     threads = [threading.Thread(target=run, args=(u,)) for u in user_ids]
     for t in threads:
         t.start()
-    connected.wait()
+    try:
+        connected.wait()
+    except threading.BrokenBarrierError:
+        pass  # a thread could not connect: the run starts with the others and reports the error
     ready_q.put(len(user_ids))
     for t in threads:
         t.join()

@@ -134,6 +134,62 @@ def update_then_insert(instance, names, new, *, connection=None):
     return _inserted(new, pk, connection)
 
 
+def together(statements, *, connection=None) -> list[list[tuple]]:
+    """Run fixed ``(sql, params)`` statements back to back in ONE round trip and return each one's rows.
+
+    psycopg's pipeline mode sends them without waiting for each result (each still prepared like ``cursor()``'s);
+    the server runs them one after the other as usual, each with its own snapshot (READ COMMITTED), so a statement
+    that follows a lock sees everything committed before the lock was granted — exactly as if they were sent one by
+    one. When the enclosing atomic block has not opened its transaction yet, its BEGIN goes in the same round trip:
+    psycopg would otherwise send BEGIN on its own and wait for the answer first. To stop it, psycopg's autocommit
+    flag is set while the session is idle (the only moment psycopg allows it) and BEGIN is sent here; the session
+    is then in that explicit transaction, which Django's atomic block commits or rolls back as usual (psycopg's
+    ``commit()``/``rollback()`` act on the session's transaction status, and the block's exit sets autocommit back
+    on as it always does). With ``RH["PREPARE_HOT_STATEMENTS"]`` off (transaction-mode poolers) or on SQLite the
+    statements are sent one by one through ordinary cursors."""
+    connection = connection or connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the thread-local proxy
+    from django.conf import settings
+
+    if not settings.RH.get("PREPARE_HOT_STATEMENTS", True) or connection.vendor != "postgresql":
+        out = []
+        for sql, params in statements:
+            with connection.cursor() as c:
+                c.execute(sql, params)
+                out.append(c.fetchall())
+        return out
+    import psycopg
+    from psycopg.pq import PipelineStatus, TransactionStatus
+
+    connection.ensure_connection()
+    raw = connection.connection
+    begin = (
+        connection.in_atomic_block
+        and not raw.autocommit
+        and raw.pgconn.transaction_status == TransactionStatus.IDLE
+        and raw.pgconn.pipeline_status == PipelineStatus.OFF
+    )
+    cursors = [cursor(connection=connection) for _ in statements]
+    try:
+        if begin:
+            raw.autocommit = True
+        with raw.pipeline():
+            if begin:
+                psycopg.Cursor(raw).execute("BEGIN")
+            for c, (sql, params) in zip(cursors, statements, strict=True):
+                c.execute(sql, params)
+    except BaseException:
+        if begin and raw.pgconn.transaction_status == TransactionStatus.IDLE:
+            raw.autocommit = False  # BEGIN never ran: give the atomic block back the state it set
+        for c in cursors:
+            c.close()
+        raise
+    try:
+        return [c.fetchall() for c in cursors]
+    finally:
+        for c in cursors:
+            c.close()
+
+
 def cursor(*, connection=None):
     """A cursor for the hot path's fixed statements: server-side binding with ``prepare=True`` (parsed and planned
     once per connection, then only bound and executed), wrapped like any Django cursor (query logging, execute

@@ -1,17 +1,20 @@
 """Queues: presence, take-next, supervisor assign/reassign, release.
 
 ``case_take_next`` is the hot path (benchmarked at 1/4/16/64 concurrent associates). It is one short
-transaction of four statements plus the commit, written as SQL built once at import:
+transaction of three statements in three round trips (BEGIN and COMMIT included), written as SQL built once at
+import:
 
-1. lock the associate's profile row (``FOR NO KEY UPDATE``: serialises one associate's own concurrent clicks so
-   capacity can never be exceeded) and read presence and capacities;
-2. count their open load per channel (a statement of its own, so its snapshot is taken after the lock and sees
-   every claim a concurrent click of theirs committed);
-3. pick the best waiting case with ``FOR UPDATE SKIP LOCKED LIMIT 1`` (two associates never get the same row) and,
-   in the same statement, what the SLA recompute reads for it (matching policy, department, hours, holidays,
-   recorded points: ``cases.services.sla.sla_inputs_sql``);
-4. the one transition service: one UPDATE of the status, assignee and recomputed due times, then the
-   STATUS_CHANGED event.
+1. sent together (``rawrows.together``: one round trip, with the transaction's BEGIN):
+   a. lock the associate's profile row (``FOR NO KEY UPDATE``: serialises one associate's own concurrent clicks so
+      capacity can never be exceeded) and read presence and capacities;
+   b. run by the server after (a) has been granted, so its snapshot sees every claim a concurrent click of theirs
+      committed: their presence and capacities, open load per capacity group, the channels with a free slot, and
+      the best waiting case with ``FOR UPDATE SKIP LOCKED LIMIT 1`` (two associates never get the same row) with
+      what the SLA recompute reads for it (matching policy, department, hours, holidays, recorded points, the
+      callback row: ``cases.services.sla.sla_inputs_sql``);
+2. the one transition service: one UPDATE of the status, assignee and recomputed due times, with the
+   STATUS_CHANGED event in the same statement;
+3. COMMIT.
 
 No other query is issued unless the case is a callback (its offer) or a target was met late (its breach record).
 """
@@ -95,20 +98,34 @@ _PROFILE_LOCK_SQL = (
 _CASE_ROW = RowLoader(Case, "c")
 _SLA_SELECT, _SLA_JOINS = sla_inputs_sql("c")
 ALL_CHANNELS = [c for channels in CAPACITY_GROUPS.values() for c in channels]
-# One statement, run after the profile lock (so its snapshot sees every claim a concurrent click of the same
-# associate committed): the associate's open load per capacity group (``agent_load``), the channels with a free
-# slot among those asked (``free_channels``), and the best waiting case of their departments on one of them —
-# priority, SLA due time (NULLs last), queue time, id: the order of the partial index ``case_take_next_order`` —
-# locked with SKIP LOCKED, with what the SLA recompute reads for it (``sla_inputs_sql``).
+# The capacity column of each group (``AgentProfile.capacity_for``).
+_CAPACITY_COLUMN = {
+    "chat": "capacity_chat",
+    "call": "capacity_call",
+    "social": "capacity_social",
+    "async": "capacity_async",
+}
+# One statement, sent in the same round trip as the profile lock and run by the server right after it (so its
+# snapshot sees every claim a concurrent click of the same associate committed): the associate's presence and
+# capacities (read here too, so nothing of the lock's answer is needed to send it), their open load per capacity
+# group (``agent_load``), the channels with a free slot among those asked (``free_channels``), and the best waiting
+# case of their departments on one of them — priority, SLA due time (NULLs last), queue time, id: the order of the
+# partial index ``case_take_next_order`` — locked with SKIP LOCKED, with what the SLA recompute reads for it
+# (``sla_inputs_sql``). Nothing is picked unless the associate is available.
 _PICK_SQL = f"""
-WITH held AS (
+WITH me AS (
+    SELECT id, {", ".join(_CAPACITY_COLUMN.values())} FROM {AgentProfile._meta.db_table}
+    WHERE user_id = %(user)s AND presence = '{AgentProfile.Presence.AVAILABLE}'
+), held AS (
     SELECT channel, count(*) AS n FROM {Case._meta.db_table}
     WHERE assignee_id = %(user)s AND status IN ({", ".join(f"'{status}'" for status in HELD_STATUSES)})
     GROUP BY channel
 ), capacity_group (channel, name) AS (
     VALUES {", ".join(f"('{channel}', '{group}')" for channel, group in GROUP_OF.items())}
 ), slots (name, n) AS (
-    VALUES {", ".join(f"('{group}', %(cap_{group})s::integer)" for group in CAPACITY_GROUPS)}
+    SELECT s.name, s.n FROM me CROSS JOIN LATERAL (
+        VALUES {", ".join(f"('{group}', me.{_CAPACITY_COLUMN[group]})" for group in CAPACITY_GROUPS)}
+    ) AS s (name, n)
 ), used AS (
     SELECT coalesce(g.name, 'async') AS name, sum(h.n) AS n FROM held h LEFT JOIN capacity_group g USING (channel)
     GROUP BY 1
@@ -119,7 +136,8 @@ WITH held AS (
     SELECT * FROM {Case._meta.db_table}
     WHERE status = '{Case.Status.NEW}' AND channel = ANY(ARRAY(SELECT channel FROM free))
       AND department_id IN (
-          SELECT department_id FROM {AgentProfile.departments.through._meta.db_table} WHERE agentprofile_id = %(profile)s
+          SELECT department_id FROM {AgentProfile.departments.through._meta.db_table}
+          WHERE agentprofile_id = (SELECT id FROM me)
       )
     ORDER BY priority, sla_due_at, queued_at, id
     FOR UPDATE SKIP LOCKED
@@ -129,33 +147,40 @@ SELECT {_CASE_ROW.select}, {_SLA_SELECT} FROM pick c {_SLA_JOINS}
 """
 
 
-def _lock_profile_for_take(user) -> AgentProfile:
-    """Lock the associate's profile row and read what take-next needs (presence, capacities) in one query."""
-    if connection.vendor != "postgresql":
-        return _lock_profile(user)
-    with rawrows.cursor() as cursor:
-        cursor.execute(_PROFILE_LOCK_SQL, [user.pk])
-        row = cursor.fetchone()
-    if row is None:
-        raise NotAllowed("Only associates can take cases.", code="not_agent")
-    return AgentProfile.from_db(connection.alias, _PROFILE_FIELDS, row)
+def _lock_and_pick(*, user, asked: list[str]) -> tuple[AgentProfile | None, Case | None]:
+    """PostgreSQL: lock the associate's profile row (presence, capacities) and pick within capacity — two
+    statements in one round trip (``rawrows.together``), the pick run by the server after the lock is granted."""
+    locked, picked = rawrows.together(
+        [(_PROFILE_LOCK_SQL, [user.pk]), (_PICK_SQL, {"user": user.pk, "channels": asked})]
+    )
+    if not locked:
+        return None, None
+    profile = AgentProfile.from_db(connection.alias, _PROFILE_FIELDS, locked[0])
+    if not picked:
+        return profile, None
+    row = picked[0]
+    case = _CASE_ROW.load(row[: _CASE_ROW.width])
+    sla_inputs_attach(case=case, values=row[_CASE_ROW.width : _CASE_ROW.width + SLA_INPUTS_WIDTH])
+    return profile, case
 
 
 @transaction.atomic
 def case_take_next(*, user, channel: str | None = None, now: datetime | None = None) -> Case:
     """Claim the best waiting case this associate may take: their departments, a channel with free capacity,
     priority then SLA due time then queue time. Raises ``Conflict`` when at capacity or nothing is waiting."""
-    profile = _lock_profile_for_take(user)
-    if profile.presence != AgentProfile.Presence.AVAILABLE:
-        raise Conflict("You are not available. Set your status to Available to take cases.", code="not_available")
     if channel and channel not in GROUP_OF:
         raise ApplicationError("Unknown channel.", fields={"channel": ["Not a valid choice."]})
     if connection.vendor == "postgresql":
-        case = _pick_within_capacity(profile=profile, user=user, asked=[channel] if channel else ALL_CHANNELS)
+        profile, case = _lock_and_pick(user=user, asked=[channel] if channel else ALL_CHANNELS)
+        if profile is None:
+            raise NotAllowed("Only associates can take cases.", code="not_agent")
+        _require_available(profile)
         if case is None:  # say why: at capacity (the load is read again, still under the profile lock) or empty
             _channels_with_capacity(profile=profile, user=user, channel=channel)
     else:
-        # SQLite (the embedded setup): one writer at a time; the load and the ORM pick are separate queries.
+        # SQLite (the embedded setup): one writer at a time; the lock, the load and the ORM pick are separate.
+        profile = _lock_profile(user)
+        _require_available(profile)
         case = _pick_orm(profile=profile, channels=_channels_with_capacity(profile=profile, user=user, channel=channel))
     if case is None:
         raise Conflict("Nothing is waiting in your queues right now.", code="queue_empty")
@@ -174,6 +199,11 @@ def case_take_next(*, user, channel: str | None = None, now: datetime | None = N
     return case
 
 
+def _require_available(profile: AgentProfile) -> None:
+    if profile.presence != AgentProfile.Presence.AVAILABLE:
+        raise Conflict("You are not available. Set your status to Available to take cases.", code="not_available")
+
+
 def _channels_with_capacity(*, profile: AgentProfile, user, channel: str | None) -> list[str]:
     """The channels the associate has a free slot on (only ``channel`` if asked); ``Conflict`` when none."""
     channels = free_channels(profile=profile, load=agent_load(user_id=user.pk))
@@ -187,20 +217,6 @@ def _channels_with_capacity(*, profile: AgentProfile, user, channel: str | None)
     if not channels:
         raise Conflict("You are at capacity on every channel: finish a case before taking another.", code="at_capacity")
     return channels
-
-
-def _pick_within_capacity(*, profile: AgentProfile, user, asked: list[str]) -> Case | None:
-    """PostgreSQL: load, free channels and the locked pick in one statement; the case has its SLA inputs."""
-    params = {"user": user.pk, "profile": profile.pk, "channels": asked}
-    params.update({f"cap_{group}": profile.capacity_for(channels[0]) for group, channels in CAPACITY_GROUPS.items()})
-    with rawrows.cursor() as cursor:
-        cursor.execute(_PICK_SQL, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    case = _CASE_ROW.load(row[: _CASE_ROW.width])
-    sla_inputs_attach(case=case, values=row[_CASE_ROW.width : _CASE_ROW.width + SLA_INPUTS_WIDTH])
-    return case
 
 
 def _pick_orm(*, profile: AgentProfile, channels: list[str]) -> Case | None:
@@ -218,11 +234,23 @@ def _pick_orm(*, profile: AgentProfile, channels: list[str]) -> Case | None:
     )
 
 
+_RESERVABLE = (Callback.Status.PENDING, Callback.Status.RETRY_WAIT)
+_RESERVABLE_SQL = ", ".join(f"'{status}'" for status in _RESERVABLE)
+_CALLBACK_RESERVE_SQL = (
+    f"UPDATE {Callback._meta.db_table} SET status = '{Callback.Status.OFFERED}', offered_to_id = %s, offered_at = %s,"
+    f" next_attempt_at = %s WHERE case_id = %s AND status IN ({_RESERVABLE_SQL})"
+)
+
+
 def _callback_reserve(*, case: Case, user, now: datetime) -> None:
     """A callback case taken from the queue is offered to the associate who took it (they dial next)."""
     from cases.services.callbacks import OFFER_TIMEOUT
 
-    Callback.objects.filter(case=case, status__in=[Callback.Status.PENDING, Callback.Status.RETRY_WAIT]).update(
+    if connection.vendor == "postgresql":  # the queryset's UPDATE below, written out and prepared
+        with rawrows.cursor() as cursor:
+            cursor.execute(_CALLBACK_RESERVE_SQL, [user.pk, now, now + OFFER_TIMEOUT, case.pk])
+        return
+    Callback.objects.filter(case=case, status__in=_RESERVABLE).update(
         status=Callback.Status.OFFERED, offered_to=user, offered_at=now, next_attempt_at=now + OFFER_TIMEOUT
     )
 

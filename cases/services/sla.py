@@ -24,6 +24,7 @@ from django.utils import timezone
 from cases.calendars import Calendar, business_add, business_between, calendar_for, is_open, next_opening
 from cases.models import (
     BusinessHours,
+    Callback,
     Case,
     CaseEvent,
     Channel,
@@ -126,6 +127,8 @@ class SlaInputs:
     hours: list[tuple[int, time, time]]
     holidays: list[date]
     recorded: list[tuple[str, str, datetime]]
+    # The case's Call Me Now row as ``_callback_of`` reads it (None: not a callback, or no row).
+    callback: dict | None = None
 
 
 _POLICY_ROW = RowLoader(SlaPolicy, "sla_p")
@@ -149,6 +152,7 @@ def sla_inputs_sql(alias: str) -> tuple[str, str]:
             f"ARRAY(SELECT r.target FROM {SlaRecord._meta.db_table} r WHERE r.case_id = {alias}.id ORDER BY r.id)",
             f"ARRAY(SELECT r.level FROM {SlaRecord._meta.db_table} r WHERE r.case_id = {alias}.id ORDER BY r.id)",
             f"ARRAY(SELECT r.due_at FROM {SlaRecord._meta.db_table} r WHERE r.case_id = {alias}.id ORDER BY r.id)",
+            "sla_cb.id, sla_cb.requested_at, sla_cb.first_dialed_at, sla_cb.status",
         ]
     )
     policy = _POLICY_ROW.alias
@@ -159,11 +163,13 @@ def sla_inputs_sql(alias: str) -> tuple[str, str]:
         f" AND (p.department_id IS NULL OR p.department_id = {alias}.department_id)"
         f' ORDER BY p."order", p.id LIMIT 1) {policy} ON true'
         f" JOIN {Department._meta.db_table} {_DEPARTMENT_ROW.alias} ON {_DEPARTMENT_ROW.alias}.id = {alias}.department_id"
+        f" LEFT JOIN {Callback._meta.db_table} sla_cb ON sla_cb.case_id = {alias}.id"
+        f" AND {alias}.channel = '{Channel.CALLBACK}'"
     )
     return select, joins
 
 
-SLA_INPUTS_WIDTH = _POLICY_ROW.width + _DEPARTMENT_ROW.width + 7
+SLA_INPUTS_WIDTH = _POLICY_ROW.width + _DEPARTMENT_ROW.width + 7 + 4
 
 
 def sla_inputs_attach(*, case: Case, values) -> None:
@@ -172,7 +178,9 @@ def sla_inputs_attach(*, case: Case, values) -> None:
     n = _POLICY_ROW.width
     policy = _POLICY_ROW.load(values[:n]) if values[0] is not None else None
     department = _DEPARTMENT_ROW.load(values[n : n + _DEPARTMENT_ROW.width])
-    weekdays, opens, closes, holidays, targets, levels, dues = values[n + _DEPARTMENT_ROW.width :]
+    weekdays, opens, closes, holidays, targets, levels, dues, cb_id, requested, dialed, cb_status = values[
+        n + _DEPARTMENT_ROW.width :
+    ]
     Case.department.field.set_cached_value(case, department)
     case._sla_inputs = SlaInputs(
         key=(case.channel, case.priority, case.department_id),
@@ -180,6 +188,9 @@ def sla_inputs_attach(*, case: Case, values) -> None:
         hours=list(zip(weekdays, opens, closes, strict=True)),
         holidays=list(holidays),
         recorded=list(zip(targets, levels, dues, strict=True)),
+        callback=(
+            None if cb_id is None else {"requested_at": requested, "first_dialed_at": dialed, "status": cb_status}
+        ),
     )
 
 
@@ -304,7 +315,7 @@ def _plan(case: Case, now: datetime, inputs: SlaInputs | None = None) -> Plan:
     f["resolution_due_at"] = resolution_due
 
     # Callback ring time: request → first dial, wall clock.
-    callback = _callback_of(case)
+    callback = inputs.callback if inputs is not None else _callback_of(case)
     if policy and policy.ring_time and case.channel == Channel.CALLBACK:
         requested = callback["requested_at"] if callback else case.created_at
         dialed = callback["first_dialed_at"] if callback else None

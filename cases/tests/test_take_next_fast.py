@@ -43,8 +43,9 @@ def test_a_claim_is_three_statements_and_one_event(agent, department):
     # when the associate takes next
     with CaptureQueriesContext(connection) as ctx:
         case = case_take_next(user=agent)
-    # then: the profile lock; the load, free channels and SKIP LOCKED pick with the case's SLA inputs; one UPDATE
-    # (status, assignee and due times) with the STATUS_CHANGED event in the same statement
+    # then: the profile lock; the load, free channels and SKIP LOCKED pick with the case's SLA inputs (these two
+    # sent together: test_take_next_round_trips.py); one UPDATE (status, assignee and due times) with the
+    # STATUS_CHANGED event in the same statement
     statements = [q["sql"] for q in ctx.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
     assert len(statements) == 3, "\n".join(statements)
     assert "FOR NO KEY UPDATE" in statements[0] and "cases_agentprofile" in statements[0]

@@ -1,0 +1,194 @@
+"""Take-next's round trips (bench/take_next.py): BEGIN, the profile lock and the pick travel to the server together,
+and the pick still runs after the lock is granted — it counts every claim a concurrent click of the same associate
+committed while it waited, so capacity holds."""
+
+import itertools
+import os
+import tempfile
+import threading
+import time
+
+import psycopg
+import pytest
+from django.db import connection, transaction
+from psycopg import pq
+
+from cases import rawrows
+from cases.errors import Conflict
+from cases.models import AgentProfile, Case, CaseEvent, Channel
+from cases.services.queue import case_take_next
+from cases.tests.factories import AgentFactory, CaseFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _round_trips(fn):
+    """Call ``fn`` and count how many times the client waited for the server: libpq's protocol trace, one round
+    trip per run of frontend (F) messages answered by backend (B) messages."""
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    with tempfile.TemporaryFile("w+") as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            result = fn()
+        finally:
+            pgconn.untrace()
+        os.lseek(trace.fileno(), 0, os.SEEK_SET)
+        directions = [line.split("\t", 1)[0] for line in trace.read().splitlines() if line[:1] in "FB"]
+    trips = sum(1 for before, after in itertools.pairwise(directions) if (before, after) == ("F", "B"))
+    return result, trips
+
+
+def test_a_claim_is_three_round_trips(agent, department):
+    # given a waiting chat and an associate whose connection has claimed once already (statements prepared)
+    CaseFactory(department=department)
+    waiting = CaseFactory(department=department)
+    case_take_next(user=agent)
+    # when they take next
+    case, trips = _round_trips(lambda: case_take_next(user=agent))
+    # then BEGIN + profile lock + pick go together, then the UPDATE with its event, then COMMIT
+    assert trips == 3
+    assert case.pk == waiting.pk
+    assert Case.objects.filter(pk=case.pk, status=Case.Status.ASSIGNED, assignee=agent).exists()
+    assert CaseEvent.objects.filter(case=case, type=CaseEvent.Type.STATUS_CHANGED, new_value="assigned").count() == 1
+
+
+def test_a_callback_claim_reads_its_callback_with_the_pick(agent, department):
+    # given a waiting Call Me Now request (its ring-time clock needs the callback row), on a connection that has
+    # claimed one already (statements prepared)
+    from cases.models import Callback
+
+    AgentProfile.objects.filter(user=agent).update(capacity_call=2)
+    for _ in range(2):
+        waiting = CaseFactory(department=department, channel=Channel.CALLBACK)
+        Callback.objects.create(case=waiting, phone="+15551234567")
+    case_take_next(user=agent)
+    # when the associate takes it
+    case, trips = _round_trips(lambda: case_take_next(user=agent))
+    # then one more round trip than a chat (the offer to the taker), none for reading the callback
+    assert case.pk == waiting.pk and trips == 4
+    callback = Callback.objects.get(case=waiting)
+    assert (callback.status, callback.offered_to_id) == (Callback.Status.OFFERED, agent.pk)
+
+
+def _other_tab(user_id: int, case_id: int) -> psycopg.Connection:
+    """Another tab of the same associate in the middle of a claim: holds their profile lock, has assigned a case."""
+    tab = psycopg.connect(**connection.get_connection_params())
+    tab.execute("SELECT 1 FROM cases_agentprofile WHERE user_id = %s FOR NO KEY UPDATE", [user_id])
+    tab.execute("UPDATE cases_case SET status = 'assigned', assignee_id = %s WHERE id = %s", [user_id, case_id])
+    return tab
+
+
+def _wait_for_a_lock_wait():
+    deadline = time.monotonic() + 10
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.01)
+    raise AssertionError("take-next never waited on the profile lock")
+
+
+def _take_in_thread(user, outcome):
+    def take():
+        try:
+            outcome["case"] = case_take_next(user=user).pk
+        except Conflict as exc:
+            outcome["refused"] = exc.code
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=take)
+    thread.start()
+    return thread
+
+
+def test_the_pick_sent_with_the_lock_counts_a_claim_committed_while_it_waited(department):
+    # given alice with one slot (a chat) and two chats waiting, and her other tab holding her profile lock, having
+    # just claimed the first chat
+    alice = AgentFactory(
+        user__username="alice",
+        departments=[department],
+        capacity_chat=1,
+        capacity_call=0,
+        capacity_social=0,
+        capacity_async=0,
+    ).user
+    first, second = CaseFactory(department=department), CaseFactory(department=department)
+    tab = _other_tab(alice.pk, first.pk)
+    try:
+        # when she takes next in this tab (it waits for the lock) and the other tab commits
+        outcome = {}
+        thread = _take_in_thread(alice, outcome)
+        _wait_for_a_lock_wait()
+        tab.commit()
+        thread.join(timeout=20)
+    finally:
+        tab.close()
+    # then the pick ran after the lock was granted and saw the committed claim: at capacity, nothing more taken
+    assert outcome == {"refused": "at_capacity"}
+    assert Case.objects.get(pk=second.pk).status == Case.Status.NEW
+    assert Case.objects.filter(assignee=alice).count() == 1
+
+
+def test_the_pick_sent_with_the_lock_sees_a_presence_change_committed_while_it_waited(department):
+    # given bob available with a chat waiting, while a presence change of his (another tab) holds his profile lock
+    bob = AgentFactory(user__username="bob", departments=[department]).user
+    waiting = CaseFactory(department=department)
+    tab = psycopg.connect(**connection.get_connection_params())
+    try:
+        tab.execute("SELECT 1 FROM cases_agentprofile WHERE user_id = %s FOR NO KEY UPDATE", [bob.pk])
+        tab.execute("UPDATE cases_agentprofile SET presence = 'away' WHERE user_id = %s", [bob.pk])
+        # when he takes next meanwhile, and the presence change commits
+        outcome = {}
+        thread = _take_in_thread(bob, outcome)
+        _wait_for_a_lock_wait()
+        tab.commit()
+        thread.join(timeout=20)
+    finally:
+        tab.close()
+    # then he is away: refused, and the chat is still waiting
+    assert outcome == {"refused": "not_available"}
+    assert Case.objects.get(pk=waiting.pk).status == Case.Status.NEW
+    assert AgentProfile.objects.get(user=bob).presence == AgentProfile.Presence.AWAY
+
+
+def test_a_refused_claim_leaves_the_connection_as_django_expects(agent, department):
+    # given an associate who is away (refused after the lock and pick were sent with the transaction's BEGIN)
+    AgentProfile.objects.filter(user=agent).update(presence=AgentProfile.Presence.AWAY)
+    CaseFactory(department=department)
+    with pytest.raises(Conflict):
+        case_take_next(user=agent)
+    # then the transaction was rolled back and the connection is back in autocommit, idle
+    raw = connection.connection
+    assert connection.get_autocommit() and raw.autocommit
+    assert raw.pgconn.transaction_status == pq.TransactionStatus.IDLE
+    # and the next atomic block on it behaves as usual: a failure inside rolls back, a success commits
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        AgentProfile.objects.filter(user=agent).update(presence=AgentProfile.Presence.AVAILABLE)
+        raise ZeroDivisionError
+    assert AgentProfile.objects.get(user=agent).presence == AgentProfile.Presence.AWAY
+    with transaction.atomic():
+        AgentProfile.objects.filter(user=agent).update(presence=AgentProfile.Presence.AVAILABLE)
+    assert case_take_next(user=agent).status == Case.Status.ASSIGNED
+
+
+def test_together_failing_before_or_after_begin_restores_the_atomic_block(agent):
+    # when a statement sent together with the BEGIN fails
+    with pytest.raises(psycopg.errors.DivisionByZero), transaction.atomic():
+        rawrows.together([("SELECT 1", []), ("SELECT 1 / 0", [])])
+    # then the atomic block rolled it back and the connection is idle in autocommit
+    raw = connection.connection
+    assert raw.autocommit and raw.pgconn.transaction_status == pq.TransactionStatus.IDLE
+    # and inside an outer transaction (a savepoint already sent) nothing extra is begun: the rows come back
+    with transaction.atomic():
+        AgentProfile.objects.filter(user=agent).update(presence=AgentProfile.Presence.AWAY)
+        with transaction.atomic():
+            rows = rawrows.together([("SELECT presence FROM cases_agentprofile WHERE user_id = %s", [agent.pk])])
+        assert rows == [[("away",)]]
+        assert not raw.autocommit  # psycopg's own flag untouched: the transaction was already open
+    assert AgentProfile.objects.get(user=agent).presence == AgentProfile.Presence.AWAY
