@@ -118,9 +118,14 @@ def update(instance, names, *, connection=None) -> None:
         c.execute(sql, _update_values(instance, fields, connection))
 
 
-def update_then_insert(instance, names, new, *, connection=None):
+def update_then_insert(instance, names, new, *, connection=None, commit: bool = False):
     """``update(instance, names)`` and ``insert(new)`` in one statement (``WITH u AS (UPDATE …) INSERT …``): one
-    round trip for a change and the row that records it. Returns ``new`` with its primary key."""
+    round trip for a change and the row that records it. Returns ``new`` with its primary key.
+
+    ``commit=True``: the caller's transaction ends with this statement — nothing is read or written after it. When
+    that transaction is its own (``owns_transaction``), COMMIT goes in the same round trip (psycopg pipeline); the
+    atomic block's exit then finds the session idle (psycopg's ``commit()`` does nothing) and runs the on-commit
+    callbacks as usual. Otherwise the flag is ignored and the block commits as always."""
     connection = connection or connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the thread-local proxy
     if connection.vendor != "postgresql":
         update(instance, names, connection=connection)
@@ -129,9 +134,38 @@ def update_then_insert(instance, names, new, *, connection=None):
     insert_fields, insert_sql = _insert_entry(type(new))
     values = _update_values(instance, update_fields, connection) + _insert_values(new, insert_fields, connection)
     with cursor(connection=connection) as c:
-        c.execute(f"WITH changed AS ({update_sql}) {insert_sql}", values)
+        if commit and owns_transaction(connection):
+            import psycopg
+
+            raw = connection.connection
+            with raw.pipeline():
+                c.execute(f"WITH changed AS ({update_sql}) {insert_sql}", values)
+                psycopg.Cursor(raw).execute("COMMIT")
+        else:
+            c.execute(f"WITH changed AS ({update_sql}) {insert_sql}", values)
         pk = c.fetchone()[0]
     return _inserted(new, pk, connection)
+
+
+def owns_transaction(connection) -> bool:
+    """True when the open transaction is the one ``together()`` began for the current atomic block, and that block
+    is the outermost one with no savepoint: ending it is then this block's business alone (nobody outside it has
+    anything in the transaction). psycopg's autocommit flag is on while Django's is off only in that case."""
+    from django.conf import settings
+    from psycopg.pq import TransactionStatus
+
+    raw = connection.connection
+    return (
+        settings.RH.get("PREPARE_HOT_STATEMENTS", True)
+        and raw is not None
+        and connection.in_atomic_block
+        and len(connection.atomic_blocks) == 1
+        and not connection.savepoint_ids
+        and not connection.needs_rollback
+        and not connection.get_autocommit()
+        and raw.autocommit
+        and raw.pgconn.transaction_status == TransactionStatus.INTRANS
+    )
 
 
 def together(statements, *, connection=None) -> list[list[tuple]]:

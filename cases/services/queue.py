@@ -1,7 +1,7 @@
 """Queues: presence, take-next, supervisor assign/reassign, release.
 
 ``case_take_next`` is the hot path (benchmarked at 1/4/16/64 concurrent associates). It is one short
-transaction of three statements in three round trips (BEGIN and COMMIT included), written as SQL built once at
+transaction of three statements in two round trips (BEGIN and COMMIT included), written as SQL built once at
 import:
 
 1. sent together (``rawrows.together``: one round trip, with the transaction's BEGIN):
@@ -13,10 +13,11 @@ import:
       what the SLA recompute reads for it (matching policy, department, hours, holidays, recorded points, the
       callback row: ``cases.services.sla.sla_inputs_sql``);
 2. the one transition service: one UPDATE of the status, assignee and recomputed due times, with the
-   STATUS_CHANGED event in the same statement;
-3. COMMIT.
+   STATUS_CHANGED event in the same statement, and — it is the claim's last statement (``last=True``) and the
+   transaction is take-next's own — the COMMIT in the same round trip (``rawrows.update_then_insert``).
 
-No other query is issued unless the case is a callback (its offer) or a target was met late (its breach record).
+No other query is issued unless the case is a callback (its offer, sent before the transition) or a target was
+met late (its breach record; the COMMIT then goes on its own after it).
 """
 
 from datetime import datetime
@@ -185,17 +186,18 @@ def case_take_next(*, user, channel: str | None = None, now: datetime | None = N
     if case is None:
         raise Conflict("Nothing is waiting in your queues right now.", code="queue_empty")
     now = now or timezone.now()
+    if case.channel == Channel.CALLBACK:
+        _callback_reserve(case=case, user=user, now=now)
     case.assignee = user
-    case_transition(
+    case_transition(  # the last statement of the claim: its COMMIT may travel with it (``last``)
         case=case,
         new_status=Case.Status.ASSIGNED,
         actor=user,
         data={"assignee": user.get_username(), "via": "take_next"},
         now=now,
         changed=("assignee",),
+        last=True,
     )
-    if case.channel == Channel.CALLBACK:
-        _callback_reserve(case=case, user=user, now=now)
     return case
 
 

@@ -7,6 +7,7 @@ import os
 import tempfile
 import threading
 import time
+from datetime import timedelta
 
 import psycopg
 import pytest
@@ -40,15 +41,15 @@ def _round_trips(fn):
     return result, trips
 
 
-def test_a_claim_is_three_round_trips(agent, department):
+def test_a_claim_is_two_round_trips(agent, department):
     # given a waiting chat and an associate whose connection has claimed once already (statements prepared)
     CaseFactory(department=department)
     waiting = CaseFactory(department=department)
     case_take_next(user=agent)
     # when they take next
     case, trips = _round_trips(lambda: case_take_next(user=agent))
-    # then BEGIN + profile lock + pick go together, then the UPDATE with its event, then COMMIT
-    assert trips == 3
+    # then BEGIN + profile lock + pick go together, then the UPDATE with its event and the COMMIT
+    assert trips == 2
     assert case.pk == waiting.pk
     assert Case.objects.filter(pk=case.pk, status=Case.Status.ASSIGNED, assignee=agent).exists()
     assert CaseEvent.objects.filter(case=case, type=CaseEvent.Type.STATUS_CHANGED, new_value="assigned").count() == 1
@@ -67,9 +68,38 @@ def test_a_callback_claim_reads_its_callback_with_the_pick(agent, department):
     # when the associate takes it
     case, trips = _round_trips(lambda: case_take_next(user=agent))
     # then one more round trip than a chat (the offer to the taker), none for reading the callback
-    assert case.pk == waiting.pk and trips == 4
+    assert case.pk == waiting.pk and trips == 3
     callback = Callback.objects.get(case=waiting)
     assert (callback.status, callback.offered_to_id) == (Callback.Status.OFFERED, agent.pk)
+
+
+def test_a_claim_inside_the_callers_transaction_is_not_committed_by_take_next(agent, department):
+    # given a waiting chat
+    waiting = CaseFactory(department=department)
+    # when take-next runs inside a transaction of the caller's that is then rolled back
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert case_take_next(user=agent).pk == waiting.pk
+        raise RuntimeError("the caller changes its mind")
+    # then the claim went with it: take-next only commits a transaction of its own
+    assert Case.objects.get(pk=waiting.pk).status == Case.Status.NEW
+    assert not CaseEvent.objects.filter(case=waiting, type=CaseEvent.Type.STATUS_CHANGED).exists()
+
+
+def test_a_breach_met_late_is_recorded_in_the_claims_transaction(agent, department):
+    # given a case answered once and released, whose next-reply clock ran out while it waited (met late on claim)
+    from django.utils import timezone
+
+    from cases.models import SlaRecord
+
+    past = timezone.now() - timedelta(hours=2)
+    waiting = CaseFactory(department=department, first_response_at=past, next_reply_due_at=past + timedelta(hours=1))
+    # when the associate takes it
+    case, trips = _round_trips(lambda: case_take_next(user=agent))
+    # then the breach record and its event were written before the claim committed (COMMIT not sent with the UPDATE)
+    assert case.pk == waiting.pk and trips > 2
+    assert SlaRecord.objects.filter(case=waiting, target="next_reply", level="breach").count() == 1
+    assert CaseEvent.objects.filter(case=waiting, type=CaseEvent.Type.SLA_BREACH).count() == 1
+    assert Case.objects.get(pk=waiting.pk).status == Case.Status.ASSIGNED
 
 
 def _other_tab(user_id: int, case_id: int) -> psycopg.Connection:
