@@ -222,3 +222,18 @@ def test_together_failing_before_or_after_begin_restores_the_atomic_block(agent)
         assert rows == [[("away",)]]
         assert not raw.autocommit  # psycopg's own flag untouched: the transaction was already open
     assert AgentProfile.objects.get(user=agent).presence == AgentProfile.Presence.AWAY
+
+
+def test_without_prepared_statements_the_statements_go_one_by_one(agent, department, settings):
+    # given a deployment behind a transaction-mode pooler (no prepared statements, no pipeline)
+    settings.RH = {**settings.RH, "PREPARE_HOT_STATEMENTS": False}
+    CaseFactory(department=department)
+    waiting = CaseFactory(department=department)
+    case_take_next(user=agent)
+    # when the associate takes next
+    case, trips = _round_trips(lambda: case_take_next(user=agent))
+    # then the same claim is made in five round trips: BEGIN, lock, pick, UPDATE + event, COMMIT
+    assert case.pk == waiting.pk and trips == 5
+    assert Case.objects.filter(pk=case.pk, status=Case.Status.ASSIGNED, assignee=agent).exists()
+    raw = connection.connection
+    assert connection.get_autocommit() and raw.autocommit
