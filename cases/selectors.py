@@ -339,17 +339,23 @@ WORKSPACE_MESSAGES = 200  # the latest messages of a conversation shown on the w
 def workspace_data(*, case: Case, user) -> dict:
     """Everything the case workspace shows, with a fixed number of queries whatever the history length. Every list
     is bounded. ``case`` comes from ``case_get_for_agent(related=WORKSPACE_CASE_RELATED)`` (its callback is joined,
-    so a case without one costs no query for it). The customer 360 (orders, subscriptions, refunds, credits,
-    earlier cases) is one statement of plain rows (``cases.selectors_360``)."""
+    so a case without one costs no query for it). Two statements of plain rows (``cases.selectors_360``): the
+    customer 360 (orders, subscriptions, refunds, credits, earlier cases), and the case's conversation, timeline
+    and other viewers."""
     from django.db.models import Prefetch, prefetch_related_objects
+    from django.utils import timezone
 
     from cases.models import Callback, CallbackAttempt
-    from cases.selectors_360 import customer_360
+    from cases.selectors_360 import case_rows, customer_360
+    from cases.services.workspace import VIEWER_TTL
 
     data = customer_360(customer_id=case.customer_id, case_id=case.pk)
-    latest = list(case.messages.select_related("author").order_by("-id")[: WORKSPACE_MESSAGES + 1])
+    rows = case_rows(
+        case_id=case.pk, viewer_id=user.pk, since=timezone.now() - VIEWER_TTL, messages=WORKSPACE_MESSAGES + 1
+    )
+    latest = rows["messages"]
     messages = latest[:WORKSPACE_MESSAGES][::-1]
-    events = list(case.events.select_related("actor").order_by("-id")[:100])
+    events = rows["events"]
     macros = macro_choices(department_id=case.department_id)
     try:
         callback = case.callback
@@ -359,23 +365,17 @@ def workspace_data(*, case: Case, user) -> dict:
         prefetch_related_objects(
             [callback], Prefetch("dial_attempts", queryset=CallbackAttempt.objects.select_related("agent"))
         )
-    viewers = case_viewers(case=case, exclude_user=user)
     return {
         **data,
         "chat_messages": messages,
         "earlier_messages_hidden": len(latest) > WORKSPACE_MESSAGES,
         "events": events,
         # the triage decision's explanation, shown under "Why it is here" (the timeline lists it again)
-        "triage_explained": [
-            line
-            for ev in events
-            if ev.type == CaseEvent.Type.TRIAGE and isinstance(ev.data, dict)
-            for line in ev.data.get("explained") or ()
-        ],
+        "triage_explained": [line for ev in events if ev["type"] == CaseEvent.Type.TRIAGE for line in ev["explained"]],
         "macros": macros,
         "callback": callback,
-        "viewers": viewers,
-        "last_id": messages[-1].pk if messages else 0,
+        "viewers": rows["viewers"],
+        "last_id": messages[-1]["pk"] if messages else 0,
     }
 
 

@@ -314,6 +314,16 @@ class Message(models.Model):
     def is_public(self) -> bool:
         return self.kind in self.PUBLIC_KINDS
 
+    # What the workspace's conversation shows; the page reads the same two names from plain rows
+    # (cases.selectors_360.case_rows), its poll from these instances (author joined: case_messages_after).
+    @property
+    def kind_label(self) -> str:
+        return self.get_kind_display()
+
+    @property
+    def author_name(self) -> str:
+        return self.author.get_username() if self.author_id else ""
+
 
 class AppendOnlyModel(models.Model):
     """Rows are written once. Updates and deletes are refused here and, on PostgreSQL, by a trigger."""

@@ -143,3 +143,52 @@ def test_the_statement_reads_what_the_orm_reads(world, agent, department):
     assert len(sql["orders"]) == selectors_360.ORDERS and len(sql["credits"]) == selectors_360.CREDITS
     assert len(sql["earlier_cases"]) == selectors_360.EARLIER_CASES
     assert [s["plan"] for s in sql["subscriptions"]] == ["Music", "Prime"]
+
+
+def test_the_case_rows_statement_reads_what_the_orm_reads(agent, supervisor, department):
+    """Conversation, timeline and other viewers: the statement and the ORM version agree; bounds, newest first."""
+    from cases.models import CaseViewer, Message
+    from cases.selectors_360 import EVENTS, _case_rows_orm, case_rows
+    from cases.services.workspace import VIEWER_TTL
+    from customers.tests.factories import UserFactory
+
+    case = CaseFactory(department=department, status="assigned", assignee=agent)
+    for i in range(7):
+        Message.objects.create(case=case, kind="note" if i % 3 == 0 else "customer", body=f"m{i}", author=agent)
+    Message.objects.create(case=case, kind="assistant", body="bot says hi")
+    for i in range(EVENTS + 3):
+        CaseEvent.objects.create(case=case, type="message", actor=agent if i % 2 else None, new_value=str(i))
+    CaseEvent.objects.create(case=case, type="triage", data={"explained": ["first", "second"], "intent": "x"})
+    CaseEvent.objects.create(case=case, type="note", data=["not", "an", "object"])
+    now = timezone.now()
+    gone = UserFactory(username="gone")
+    CaseViewer.objects.create(case=case, user=supervisor, last_seen_at=now)
+    CaseViewer.objects.create(case=case, user=agent, last_seen_at=now)  # the viewer themself: never listed
+    CaseViewer.objects.create(case=case, user=gone, last_seen_at=now - VIEWER_TTL - timedelta(seconds=1))
+    args = {"case_id": case.pk, "viewer_id": agent.pk, "since": now - VIEWER_TTL, "messages": 5}
+    rows = case_rows(**args)
+    assert rows == _case_rows_orm(**args)
+    assert [m["body"] for m in rows["messages"]] == ["bot says hi", "m6", "m5", "m4", "m3"]
+    assert rows["messages"][0]["kind_label"] == "Assistant" and rows["messages"][0]["author_name"] == ""
+    assert rows["messages"][1]["author_name"] == "alice"
+    assert len(rows["events"]) == EVENTS
+    assert rows["events"][0]["explained"] == [] and rows["events"][0]["type_label"] == "Internal note"
+    assert rows["events"][1]["explained"] == ["first", "second"]
+    assert [(v.pk, v.username) for v in rows["viewers"]] == [(supervisor.pk, "sam")]
+
+
+def test_the_page_and_its_poll_show_messages_alike(client, agent, supervisor, department):
+    """The page renders plain rows, the poll model instances: the same bubble for the same message."""
+    from cases.models import Message
+
+    case = CaseFactory(department=department, status="assigned", assignee=agent)
+    note = Message.objects.create(case=case, kind="note", body="checked the GPS", author=supervisor)
+    client.force_login(agent)
+    page = client.get(reverse("cases:workspace", kwargs={"reference": case.reference})).content.decode()
+    poll = client.get(
+        reverse("cases:workspace_poll", kwargs={"reference": case.reference}) + f"?after={note.pk - 1}",
+        headers={"HX-Request": "true"},
+    ).content.decode()
+    bubble = page[page.index(f'<li class="bubble note" id="msg-{note.pk}">') :]
+    bubble = bubble[: bubble.index("</li>") + 5]
+    assert "Note · sam" in bubble and bubble in poll
