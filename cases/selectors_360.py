@@ -1,12 +1,13 @@
-"""The workspace's customer 360 in one statement: orders with items, shipments and carrier scans, subscriptions with
-their latest charges, refunds, goodwill credits and earlier cases of one customer.
+"""The case workspace's reads as plain rows, two statements: the customer 360 (orders with items, shipments and
+carrier scans, subscriptions with their latest charges, refunds, goodwill credits and earlier cases of one customer)
+and the case's own lists (latest messages, latest events, other viewers).
 
-It was nine ORM queries (orders → items, shipments → scans, subscriptions → charges, refunds, credits, earlier
-cases), each compiled and turned into model instances on every page view; most of the page's time was that Python
-work, not PostgreSQL (docs/BENCHMARKS.md, session 3). Here PostgreSQL builds the nested lists as JSON (every list
-bounded as before, charges now too), the SQL is built once from the models' tables and columns, and Python turns
-the rows into plain dicts with the display values the template shows (labels of choices, the Delivered scan's
-distance from the address). Always fresh: nothing here is cached.
+They were twelve ORM queries, each compiled and turned into model instances on every page view; most of the page's
+time was that Python work, not PostgreSQL (docs/BENCHMARKS.md, "Session 3 — workspace"). Here PostgreSQL builds the
+nested lists as JSON (every list bounded as before, charges now too), the SQL is built once from the models' tables
+and columns and prepared per connection, and Python turns the rows into plain dicts with the display values the
+template shows (labels of choices, the Delivered scan's distance from the address). Always fresh: nothing here is
+cached. Other databases than PostgreSQL (the embedded SQLite setup) read the same lists through the ORM.
 """
 
 import functools
