@@ -9,11 +9,18 @@ capacity never stops them (the claim path still counts their load: one grouped q
 The raw statement does the same durable work in one round trip: pick the best waiting case in the associate's
 departments and channels with SKIP LOCKED, mark it assigned, append the timeline event.
 
+CPU a claim (``cpu_per_claim``): the client processes' own CPU time (``os.times``) and the server backends' (their
+``/proc/<pid>/stat``: the harness and PostgreSQL on the same machine) over the timed part of the run, divided by the
+claims. On a machine shared with other work the claims per second move with the neighbours' load from one run to
+the next; the CPU spent per claim moves much less, and on a machine of its own the rates would stand in inverse
+proportion to it.
+
 Usage: DATABASE_URL=... python bench/take_next.py --label 1M [--levels 1,4,16,64] [--seconds 8] [--rounds 3]
 """
 
 import argparse
 import multiprocessing as mp
+import os
 import statistics
 import threading
 import time
@@ -87,6 +94,21 @@ def vacuum_queue():
         cur.execute("VACUUM cases_case")
 
 
+def _backend_cpu(pid):
+    """CPU seconds (user + system) the server process ``pid`` has used (same machine: /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
+def _own_cpu():
+    t = os.times()
+    return t.user + t.system
+
+
 def _worker(mode, user_ids, dept_ids, go, start_value, seconds, ready_q, out_q):
     django_setup()
     from django.contrib.auth import get_user_model
@@ -96,6 +118,7 @@ def _worker(mode, user_ids, dept_ids, go, start_value, seconds, ready_q, out_q):
     from cases.services.queue import case_take_next
 
     results = []
+    server_cpu = []
     lock = threading.Lock()
     connected = threading.Barrier(len(user_ids) + 1)
 
@@ -104,6 +127,7 @@ def _worker(mode, user_ids, dept_ids, go, start_value, seconds, ready_q, out_q):
         try:
             user = get_user_model().objects.get(pk=user_id)
             connection.ensure_connection()
+            backend_pid = connection.connection.info.backend_pid
             raw = connection.connection if mode == "raw" else None
             if raw is not None:
                 raw.autocommit = True
@@ -117,6 +141,7 @@ def _worker(mode, user_ids, dept_ids, go, start_value, seconds, ready_q, out_q):
         start_at = start_value.value
         while time.time() < start_at:
             time.sleep(0.0005)
+        backend_cpu = _backend_cpu(backend_pid)
         stop = start_at + seconds
         error = None
         while time.time() < stop:
@@ -139,10 +164,12 @@ def _worker(mode, user_ids, dept_ids, go, start_value, seconds, ready_q, out_q):
                 error = f"{type(exc).__name__}: {exc}"[:200]
                 break
             claims.append((case_id, user_id, time.perf_counter() - t0))
+        backend_cpu = _backend_cpu(backend_pid) - backend_cpu
         close_old_connections()
         connection.close()
         with lock:
             results.append((claims, error))
+            server_cpu.append(backend_cpu)
 
     threads = [threading.Thread(target=run, args=(u,)) for u in user_ids]
     for t in threads:
@@ -152,9 +179,11 @@ def _worker(mode, user_ids, dept_ids, go, start_value, seconds, ready_q, out_q):
     except threading.BrokenBarrierError:
         pass  # a thread could not connect: the run starts with the others and reports the error
     ready_q.put(len(user_ids))
+    go.wait()
+    cpu_start = _own_cpu()
     for t in threads:
         t.join()
-    out_q.put(results)
+    out_q.put((results, _own_cpu() - cpu_start, sum(server_cpu)))
 
 
 def one_run(mode, user_ids, dept_ids, seconds):
@@ -174,15 +203,21 @@ def one_run(mode, user_ids, dept_ids, seconds):
     start_value.value = time.time() + 0.2
     go.set()
     gathered = []
+    client_cpu = server_cpu = 0.0
     for _ in procs:
-        gathered.extend(q.get())
+        results, client, server = q.get()
+        gathered.extend(results)
+        client_cpu += client
+        server_cpu += server
     for p in procs:
         p.join()
     claims = [c for cs, _ in gathered for c in cs]
     errors = sorted({e for _, e in gathered if e})
     ids = [c[0] for c in claims]
     doubles = len(ids) - len(set(ids))
-    return claims, doubles, errors
+    per_claim = 1000 / len(claims) if claims else 0.0
+    cpu = {"client_ms": round(client_cpu * per_claim, 3), "server_ms": round(server_cpu * per_claim, 3)}
+    return claims, doubles, errors, cpu
 
 
 def verify_in_db(claims):
@@ -223,7 +258,7 @@ def main():
         level = {"ours": [], "raw": []}
         for _ in range(args.rounds):
             for mode in ("ours", "raw"):
-                claims, doubles, errors = one_run(mode, user_ids[:n], dept_ids, args.seconds)
+                claims, doubles, errors, cpu = one_run(mode, user_ids[:n], dept_ids, args.seconds)
                 mismatched = verify_in_db(claims)
                 requeue(user_ids)
                 vacuum_queue()
@@ -231,7 +266,7 @@ def main():
                 lat = summary_ms([c[2] for c in claims]) if claims else {}
                 level[mode].append(
                     {"claims": len(claims), "per_s": round(len(claims) / args.seconds, 1), "double_claims": doubles,
-                     "db_mismatch": mismatched, "errors": errors, "latency": lat}
+                     "db_mismatch": mismatched, "errors": errors, "latency": lat, "cpu_per_claim": cpu}
                 )  # fmt: skip
                 print(n, mode, level[mode][-1], flush=True)
         for mode in ("ours", "raw"):
@@ -239,6 +274,9 @@ def main():
             level[mode + "_median_per_s"] = statistics.median(r["per_s"] for r in runs)
             level[mode + "_median_p99_ms"] = statistics.median(r["latency"].get("p99_ms", 0) for r in runs)
             level[mode + "_double_claims_total"] = sum(r["double_claims"] + r["db_mismatch"] for r in runs)
+            level[mode + "_median_cpu_ms_per_claim"] = statistics.median(
+                r["cpu_per_claim"]["client_ms"] + r["cpu_per_claim"]["server_ms"] for r in runs
+            )
         raw_rate = level["raw_median_per_s"]
         level["ratio_ours_over_raw"] = round(level["ours_median_per_s"] / raw_rate, 3) if raw_rate else None
         out["levels"][n] = level
