@@ -80,6 +80,37 @@ def test_a_failed_sweep_refund_is_left_to_the_supervisor_not_retried_each_sweep(
     assert subscription_charges_reconcile() == 0
 
 
+@pytest.mark.django_db
+def test_charges_refunded_by_another_sweep_while_this_one_locked_them_are_not_requested_again():
+    """The locking query judges "no refund yet" on a snapshot taken before its locks; a charge another sweep
+    refunded and committed in the meantime comes back locked. Simulated here by a locking query that does not see
+    those refunds (a stale snapshot): the sweep re-checks under its locks, counts only what it requested, and asks
+    nothing of the ledger for the others."""
+    from unittest import mock
+
+    from cases.services.refunds import subscriptions
+    from customers.models import SubscriptionCharge
+
+    sub = _cancelled()
+    charges = [SubscriptionChargeFactory(subscription=sub, charged_at=timezone.now()) for _ in range(5)]
+    for charge in charges[:3]:  # the other sweep's work, committed after this sweep's snapshot
+        refund_request(
+            idempotency_key=subscriptions.subscription_charge_refund_key(charge.pk), customer=sub.customer,
+            amount=charge.amount, reason="other sweep", source="subscription_sweep", subscription_charge=charge,
+        )  # fmt: skip
+    real = subscriptions.charges_after_cancellation
+    stale = SubscriptionCharge.objects.filter(subscription=sub).order_by("charged_at", "id")
+    with (
+        mock.patch.object(subscriptions, "charges_after_cancellation", side_effect=[stale, real()]),
+        mock.patch.object(subscriptions, "refund_request", wraps=subscriptions.refund_request) as requested,
+    ):
+        assert subscription_charges_reconcile() == 2
+    assert sorted(call.kwargs["subscription_charge"].pk for call in requested.call_args_list) == sorted(
+        c.pk for c in charges[3:]
+    )
+    assert Refund.objects.count() == 5
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_sweeps_at_once_split_the_work_and_refund_each_charge_once():
     sub = _cancelled()

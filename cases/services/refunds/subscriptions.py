@@ -68,7 +68,7 @@ def subscription_charges_reconcile(
                     :batch_size
                 ]
             )
-            for charge in charges:
+            for charge in _still_unhandled(charges):
                 subscription = charge.subscription
                 refund_request(
                     idempotency_key=subscription_charge_refund_key(charge.pk),
@@ -79,11 +79,24 @@ def subscription_charges_reconcile(
                     source=Refund.Source.SUBSCRIPTION_SWEEP,
                     subscription_charge=charge,
                 )
-        total += len(charges)
+                total += 1
         if len(charges) < batch_size:
             break
         after = (charges[-1].charged_at, charges[-1].pk)
     return total
+
+
+def _still_unhandled(locked: list[SubscriptionCharge]) -> list[SubscriptionCharge]:
+    """The locked charges that still need a refund, judged again now that their locks are held.
+
+    The locking query judged "no refund yet" on its own snapshot, taken before it locked anything: a charge that a
+    concurrent sweep refunded and committed in between is unlocked by then, so it is locked and returned all the
+    same. Its refund would be deduplicated by the key, but this run would count it as requested. A new statement
+    sees every commit made before the locks were granted."""
+    if not locked:
+        return []
+    open_ids = set(charges_after_cancellation().filter(pk__in=[c.pk for c in locked]).values_list("pk", flat=True))
+    return [c for c in locked if c.pk in open_ids]
 
 
 __all__ = ["charges_after_cancellation", "subscription_charge_refund_key", "subscription_charges_reconcile"]
