@@ -11,6 +11,12 @@ import functools
 from django.db import DEFAULT_DB_ALIAS, connections
 
 
+def sql_in(values) -> str:
+    """The inside of an SQL ``IN (…)`` list of the code's own enum values (fixed strings of the models, never user
+    input), for the fixed statements built once per process."""
+    return ", ".join(f"'{v}'" for v in values)
+
+
 class RowLoader:
     def __init__(self, model, alias: str, *, only: tuple[str, ...] | None = None):
         """``only``: the field names to read (the others are deferred on the instance, as with ``.only()``)."""

@@ -160,11 +160,6 @@ def _held_count(*channels: str):
 ROSTER_USER_DEFERRED = ("user__password", "user__last_login", "user__date_joined", "user__email")
 
 
-def _sql_in(values) -> str:
-    """An SQL list of our own enum values (fixed strings of the code, never user input)."""
-    return ", ".join(f"'{v}'" for v in values)
-
-
 @functools.cache
 def _roster_statements() -> tuple[str, str, rawrows.RowLoader, rawrows.RowLoader]:
     """The team roster's two fixed statements (everyone; the associates sharing a department with the viewer) and
@@ -177,7 +172,7 @@ def _roster_statements() -> tuple[str, str, rawrows.RowLoader, rawrows.RowLoader
     user = rawrows.RowLoader(User, "u", only=("username", "first_name", "last_name", "is_active"))
     counts = ", ".join(
         f"""(SELECT COUNT(*) FROM "{Case._meta.db_table}" c WHERE c.assignee_id = p.user_id
-            AND c.status IN ({_sql_in(HELD_STATUSES)}) AND c.channel IN ({_sql_in(channels)})) AS {name}"""
+            AND c.status IN ({rawrows.sql_in(HELD_STATUSES)}) AND c.channel IN ({rawrows.sql_in(channels)})) AS {name}"""
         for name, channels in BOARD_LOAD_GROUPS.items()
     )
     select = f"""SELECT {profile.select}, {user.select}, {counts}
@@ -236,7 +231,7 @@ def _offers_statement() -> tuple[str, tuple[rawrows.RowLoader, ...]]:
         JOIN "{Customer._meta.db_table}" cu ON cu.id = c.customer_id
         JOIN "{Department._meta.db_table}" d ON d.id = c.department_id
         WHERE cb.offered_to_id = %s AND c.assignee_id = %s
-          AND cb.status IN ({_sql_in((Callback.Status.OFFERED, Callback.Status.DIALING))})
+          AND cb.status IN ({rawrows.sql_in((Callback.Status.OFFERED, Callback.Status.DIALING))})
         ORDER BY cb.requested_at"""
     return sql, loaders
 

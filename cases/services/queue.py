@@ -46,7 +46,7 @@ HELD_STATUSES = (Case.Status.ASSIGNED, Case.Status.WAITING_CUSTOMER)
 _LOAD_SQL = (
     f"SELECT channel, count(*) FROM {Case._meta.db_table} WHERE assignee_id = %s AND status IN ({{held}}) "
     "GROUP BY channel"
-).format(held=", ".join(f"'{status}'" for status in HELD_STATUSES))
+).format(held=rawrows.sql_in(HELD_STATUSES))
 
 
 def agent_load(*, user_id: int) -> dict[str, int]:
@@ -119,7 +119,7 @@ WITH me AS (
     WHERE user_id = %(user)s AND presence = '{AgentProfile.Presence.AVAILABLE}'
 ), held AS (
     SELECT channel, count(*) AS n FROM {Case._meta.db_table}
-    WHERE assignee_id = %(user)s AND status IN ({", ".join(f"'{status}'" for status in HELD_STATUSES)})
+    WHERE assignee_id = %(user)s AND status IN ({rawrows.sql_in(HELD_STATUSES)})
     GROUP BY channel
 ), capacity_group (channel, name) AS (
     VALUES {", ".join(f"('{channel}', '{group}')" for channel, group in GROUP_OF.items())}
@@ -237,7 +237,7 @@ def _pick_orm(*, profile: AgentProfile, channels: list[str]) -> Case | None:
 
 
 _RESERVABLE = (Callback.Status.PENDING, Callback.Status.RETRY_WAIT)
-_RESERVABLE_SQL = ", ".join(f"'{status}'" for status in _RESERVABLE)
+_RESERVABLE_SQL = rawrows.sql_in(_RESERVABLE)
 _CALLBACK_RESERVE_SQL = (
     f"UPDATE {Callback._meta.db_table} SET status = '{Callback.Status.OFFERED}', offered_to_id = %s, offered_at = %s,"
     f" next_attempt_at = %s WHERE case_id = %s AND status IN ({_RESERVABLE_SQL})"
