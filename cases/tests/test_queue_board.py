@@ -124,6 +124,30 @@ def test_my_load_in_the_header_is_my_own_row_of_the_team(client, db):
     assert f"chats {load['chat']}/" in response.content.decode()
 
 
+def test_email_and_web_load_shows_in_my_header_and_in_the_team(client, db):
+    # given an associate holding two e-mails and a web-form case, and nothing in the live channels
+    people = _world(0)
+    alice = people["alice"]
+    alice.agent.capacity_async = 7
+    alice.agent.save(update_fields=["capacity_async"])
+    for channel in ("email", "email", "web"):
+        CaseFactory(channel=channel, status=Case.Status.ASSIGNED, assignee=alice)
+    a = alice.agent
+    expected = [f"0/{a.capacity_chat}", f"0/{a.capacity_call}", f"0/{a.capacity_social}", "3/7"]
+    for viewer in (alice, people["sam"]):
+        # when she or a supervisor opens the board
+        client.force_login(viewer)
+        html = client.get(reverse("cases:queues")).content.decode()
+        # then the team shows that load in its own column, not hidden behind empty live-channel counts
+        name = alice.get_full_name() or alice.username
+        row = re.search(rf"<tr><td>{re.escape(name)} .*?</tr>", html, re.S)
+        assert row and re.findall(r'<td class="num">(\d+/\d+)</td>', row.group(0)) == expected
+        assert 'title="Email and web-form cases">Email</th>' in html
+    # and her own header counts it against her e-mail and web capacity
+    client.force_login(alice)
+    assert "email &amp; web 3/7" in client.get(reverse("cases:queues")).content.decode()
+
+
 def test_the_head_of_the_queue_is_in_take_next_order_and_only_my_departments(db):
     people = _world(30)
     alice = people["alice"]
