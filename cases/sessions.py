@@ -31,11 +31,11 @@ def _on_login(sender, request, user, **kwargs):
 
 @receiver(user_logged_out, dispatch_uid="rh_staff_session_end")
 def _on_logout(sender, request, user, **kwargs):
-    from cases.models import StaffSession
+    from cases.services.security import staff_session_end
 
     key = getattr(getattr(request, "session", None), "session_key", None)
     if key:
-        StaffSession.objects.filter(session_key=key).delete()
+        staff_session_end(session_key=key, user=user)
 
 
 def _on_user_saved(sender, instance, update_fields=None, **kwargs):

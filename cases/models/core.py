@@ -106,6 +106,8 @@ class AgentProfile(models.Model):
     capacity_async = models.PositiveSmallIntegerField(default=10, help_text="Email and web-form cases.")
     presence = models.CharField(max_length=10, choices=Presence.choices, default=Presence.OFFLINE)
     presence_changed_at = models.DateTimeField(default=timezone.now)
+    # Why the system (not the associate) last changed their presence; cleared when they set it themselves.
+    presence_note = models.CharField(max_length=200, blank=True, default="", db_default="")
 
     class Meta:
         indexes = [models.Index(fields=["presence"], name="agent_presence")]

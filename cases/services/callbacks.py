@@ -142,6 +142,30 @@ def _offer(*, callback: Callback, case: Case, now: datetime, exclude: list[int])
     return False
 
 
+def _missed_offer(*, user_id: int, case: Case, now: datetime) -> int:
+    """Reroute on no answer: an associate who lets an offer lapse is not at their desk (a closed tab keeps them
+    "available"), so they go from available to away and get no more offers until they say they are back. Without
+    it the next offer could come back to them after a colleague's, each lapse costing the customer 30 s of the 60 s
+    ring promise. A profile row someone holds right now (the associate is taking a case) is left as it is."""
+    profile = (
+        AgentProfile.objects.select_for_update(skip_locked=True)
+        .filter(user_id=user_id, presence=AgentProfile.Presence.AVAILABLE)
+        .first()
+    )
+    if profile is not None:
+        profile.presence = AgentProfile.Presence.AWAY
+        profile.presence_changed_at = now
+        profile.presence_note = f"the callback offer for {case.reference} went unanswered for {OFFER_TIMEOUT.seconds} s"
+        profile.save(update_fields=["presence", "presence_changed_at", "presence_note"])
+    case_event_record(
+        case=case,
+        type=CaseEvent.Type.CALLBACK,
+        new="offer missed",
+        data={"agent_id": user_id, "set_away": profile is not None},
+    )
+    return int(profile is not None)
+
+
 def _expire(*, callback: Callback, case: Case, now: datetime) -> None:
     callback.status = Callback.Status.EXPIRED
     callback.next_attempt_at = None
@@ -161,7 +185,7 @@ def callback_offer_due(*, now: datetime | None = None) -> dict:
     """One sweep: every due callback (pending, waiting to retry, or an offer nobody acted on) is expired, or
     offered to an available associate. Rows another sweep holds are skipped (``skip_locked``)."""
     now = now or timezone.now()
-    stats = {"offered": 0, "expired": 0, "waiting": 0, "reoffered": 0}
+    stats = {"offered": 0, "expired": 0, "waiting": 0, "reoffered": 0, "set_away": 0}
     due = list(
         Callback.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("case")
@@ -187,6 +211,8 @@ def callback_offer_due(*, now: datetime | None = None) -> dict:
                     now=now,
                 )
             exclude = [callback.offered_to_id] if callback.offered_to_id else []
+            if callback.offered_to_id:
+                stats["set_away"] += _missed_offer(user_id=callback.offered_to_id, case=case, now=now)
             callback.status = Callback.Status.PENDING
             stats["reoffered"] += 1
         if callback.expires_at and callback.expires_at <= now:

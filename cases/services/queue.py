@@ -80,10 +80,12 @@ def agent_set_presence(*, user, presence: str) -> AgentProfile:
     if presence not in AgentProfile.Presence.values:
         raise ApplicationError("Choose available, away or offline.", fields={"presence": ["Not a valid choice."]})
     profile = _lock_profile(user)
-    if profile.presence != presence:
-        profile.presence = presence
-        profile.presence_changed_at = timezone.now()
-        profile.save(update_fields=["presence", "presence_changed_at"])
+    if profile.presence != presence or profile.presence_note:
+        if profile.presence != presence:
+            profile.presence = presence
+            profile.presence_changed_at = timezone.now()
+        profile.presence_note = ""  # their own choice now: the system's reason no longer applies
+        profile.save(update_fields=["presence", "presence_changed_at", "presence_note"])
     return profile
 
 

@@ -9,9 +9,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cases import sessions
 from cases.errors import ApplicationError, NotAllowed
-from cases.models import Role, StaffSession
+from cases.models import AgentProfile, Role, StaffSession
 from cases.selectors import agent_profile_of
 from cases.services.audit import audit_record
+from cases.services.queue import agent_set_presence
 
 OTP_DEVICE_NAME = "Authenticator app"
 
@@ -40,6 +41,19 @@ def staff_session_start(*, session, user, ip_address: str | None, now: float) ->
     StaffSession.objects.update_or_create(
         session_key=session.session_key, defaults={"user": user, "ip_address": ip_address}
     )
+
+
+@transaction.atomic
+def staff_session_end(*, session_key: str, user) -> None:
+    """Called at every sign-out (and idle or absolute timeout): forget the session, and when it was the associate's
+    last signed-in session, take them offline, so the roster stops showing a signed-out associate as available
+    and no callback is offered to them."""
+    StaffSession.objects.filter(session_key=session_key).delete()
+    if user is None or getattr(user, "pk", None) is None:
+        return
+    if StaffSession.objects.filter(user=user).exists() or not AgentProfile.objects.filter(user=user).exists():
+        return
+    agent_set_presence(user=user, presence=AgentProfile.Presence.OFFLINE)
 
 
 def user_sessions_end(*, user) -> int:

@@ -3,10 +3,11 @@
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from cases.errors import Conflict, NotAllowed
-from cases.models import AgentProfile, Callback, Case
+from cases.models import AgentProfile, Callback, Case, CaseEvent
 from cases.services.callbacks import (
     OFFER_TIMEOUT,
     RETRY_DELAY,
@@ -118,6 +119,63 @@ def test_an_offer_nobody_acts_on_goes_to_someone_else(requested, agent, departme
     callback_offer_due(now=now + OFFER_TIMEOUT + timedelta(seconds=1))
     requested.refresh_from_db()
     assert requested.offered_to == bob and Case.objects.get(pk=requested.case_id).assignee == bob
+
+
+def test_an_associate_who_lets_an_offer_lapse_is_set_away_and_not_offered_again(requested, agent, department):
+    # given two available associates; the first has left with their tab open
+    bob = AgentFactory(user__username="bob", departments=[department]).user
+    AgentProfile.objects.filter(user=bob).update(presence_changed_at=timezone.now() + timedelta(seconds=1))
+    now = timezone.now()
+    callback_offer_due(now=now)
+    requested.refresh_from_db()
+    assert requested.offered_to == agent
+    # when the offer times out
+    later = now + OFFER_TIMEOUT + timedelta(seconds=1)
+    stats = callback_offer_due(now=later)
+    # then the absent associate is away (so no offer comes back to them), the colleague has the call, and the
+    # case's timeline says why
+    profile = AgentProfile.objects.get(user=agent)
+    assert (profile.presence, profile.presence_changed_at) == ("away", later)
+    assert stats["set_away"] == 1 and stats["offered"] == 1
+    event = CaseEvent.objects.filter(
+        case_id=requested.case_id, type=CaseEvent.Type.CALLBACK, new_value="offer missed"
+    ).get()
+    assert event.data == {"agent_id": agent.pk, "set_away": True} and not event.is_public
+    # and when the colleague lets it lapse too, it waits for someone present rather than bouncing back
+    stats = callback_offer_due(now=later + OFFER_TIMEOUT + timedelta(seconds=1))
+    requested.refresh_from_db()
+    assert AgentProfile.objects.get(user=bob).presence == "away"
+    assert stats["waiting"] == 1 and requested.status == Callback.Status.PENDING
+    assert Case.objects.get(pk=requested.case_id).status == Case.Status.NEW
+
+
+def test_the_board_tells_the_associate_why_they_are_away_until_they_come_back(requested, agent, client):
+    # given an associate whose callback offer lapsed
+    now = timezone.now()
+    callback_offer_due(now=now)
+    callback_offer_due(now=now + OFFER_TIMEOUT + timedelta(seconds=1))
+    client.force_login(agent)
+    # when their board refreshes (the 3 s poll), it says why they are away
+    html = client.get(reverse("cases:queues"), HTTP_HX_REQUEST="true").content.decode()
+    assert f"the callback offer for {requested.case.reference} went unanswered for 30 s" in html
+    # when they press Available, they are back and the note is gone
+    client.post(reverse("cases:presence"), {"presence": "available"})
+    profile = AgentProfile.objects.get(user=agent)
+    assert (profile.presence, profile.presence_note) == ("available", "")
+    assert "went unanswered" not in client.get(reverse("cases:queues")).content.decode()
+
+
+def test_a_lapsed_offer_leaves_a_chosen_presence_alone(requested, agent):
+    # given an associate offered a call who then went offline themselves
+    now = timezone.now()
+    callback_offer_due(now=now)
+    AgentProfile.objects.filter(user=agent).update(presence="offline")
+    # when the offer times out, they stay offline (only "available" becomes "away")
+    stats = callback_offer_due(now=now + OFFER_TIMEOUT + timedelta(seconds=1))
+    assert AgentProfile.objects.get(user=agent).presence == "offline"
+    assert stats["set_away"] == 0
+    event = CaseEvent.objects.get(case_id=requested.case_id, new_value="offer missed")
+    assert event.data == {"agent_id": agent.pk, "set_away": False}
 
 
 def test_expired_requests_stop_and_tell_the_customer(requested, agent):

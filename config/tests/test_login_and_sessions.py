@@ -8,7 +8,7 @@ from django.contrib.sessions.models import Session
 from django.urls import reverse
 from django.utils import timezone
 
-from cases.models import Role, StaffSession
+from cases.models import AgentProfile, Role, StaffSession
 from cases.services.security import user_deactivate
 from cases.tests.factories import AgentFactory
 from customers.tests.factories import CustomerFactory
@@ -187,3 +187,21 @@ def test_a_signed_in_user_comes_with_their_agent_profile_in_one_query(agent, cus
     agent.is_active = False
     agent.save(update_fields=["is_active"])
     assert backend.get_user(agent.pk) is None  # deactivated staff are signed out, as with ModelBackend
+
+
+@pytest.mark.django_db
+def test_signing_out_of_the_last_session_takes_an_associate_offline(client, agent):
+    # given an available associate signed in from two browsers
+    from django.test import Client
+
+    AgentProfile.objects.filter(user=agent).update(presence="available")
+    other = Client()
+    for c in (client, other):
+        assert _login(c, agent.username).status_code == 302
+    # when they sign out of one, they are still at work elsewhere: presence stays
+    assert client.post(reverse("logout")).status_code == 302
+    assert AgentProfile.objects.get(user=agent).presence == "available"
+    # when they sign out of the last one, the roster no longer shows them available (and no callback is offered)
+    assert other.post(reverse("logout")).status_code == 302
+    profile = AgentProfile.objects.get(user=agent)
+    assert profile.presence == "offline" and not StaffSession.objects.filter(user=agent).exists()
