@@ -7,8 +7,11 @@ the one ``Model.objects.get`` would have built.
 """
 
 import functools
+from datetime import datetime
+from operator import attrgetter
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections, models
 
 
 def sql_in(values) -> str:
@@ -81,13 +84,100 @@ def _update_entry(model, names):
 
 
 def _insert_values(instance, fields, connection):
-    return [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    return [prep(save(instance, True)) for save, prep in _savers(type(instance), fields, connection)]
 
 
 def _update_values(instance, fields, connection):
-    values = [f.get_db_prep_save(f.pre_save(instance, False), connection) for f in fields]
+    values = [prep(save(instance, False)) for save, prep in _savers(type(instance), fields, connection)]
     values.append(instance.pk)
     return values
+
+
+_SAVERS: dict = {}
+
+
+def _savers(model, fields, connection):
+    """``(pre_save, get_db_prep_save)`` of each field, as plain functions: what ``Model.save()`` runs for a column
+    (``field.get_db_prep_save(field.pre_save(instance, add), connection)``), built once per (model, fields) and
+    connection. Where the field's ``pre_save`` is Django's plain attribute read it is ``getattr``; the value goes
+    through ``_db_prep`` (the field's own method for anything but the plain values it returns as they are)."""
+    key = (model, tuple(fields), connection.alias)
+    savers = _SAVERS.get(key)
+    if savers is None:
+        savers = _SAVERS[key] = [(_pre_save(f), _db_prep(f, connection)) for f in fields]
+    return savers
+
+
+def _pre_save(field):
+    plain = type(field).pre_save is models.Field.pre_save or (
+        isinstance(field, models.DateField)
+        and type(field).pre_save in (models.DateField.pre_save, models.DateTimeField.pre_save)
+        and not field.auto_now
+        and not field.auto_now_add
+    )
+    if not plain:
+        return field.pre_save
+    read = attrgetter(field.attname)
+    return lambda instance, add: read(instance)
+
+
+_INTEGER_FIELDS = (
+    "IntegerField",
+    "SmallIntegerField",
+    "BigIntegerField",
+    "PositiveIntegerField",
+    "PositiveSmallIntegerField",
+    "PositiveBigIntegerField",
+)
+_AUTO_FIELDS = ("AutoField", "SmallAutoField", "BigAutoField")
+
+
+def _db_prep(field, connection):
+    """``field.get_db_prep_save(value, connection)`` as a function of the value, with the same result: for the
+    field classes below (exactly those classes, not subclasses that could override a step) and the values they pass
+    through unchanged or only wrap — None, ``str`` for text, ``bool``, ``int`` (wrapped as the field's integer
+    type, as ``connection.ops.adapt_integerfield_value`` does), aware datetimes — the steps of Django's
+    ``get_db_prep_save`` → ``get_db_prep_value`` → ``get_prep_value`` → ``to_python`` are skipped because each
+    returns the value as it is; any other value (a naive datetime, a lazy string, an expression, …) and any other
+    field go through ``field.get_db_prep_save`` itself. Checked against it field by field in
+    ``cases/tests/test_rawrows.py``."""
+    slow = functools.partial(_slow_prep, field, connection)
+    kind = type(field)
+    name = kind.__name__
+    if kind is models.ForeignKey:
+        target = _db_prep(field.target_field, connection)
+
+        def prep_fk(value):
+            if value is None:
+                return None
+            return target(value) if isinstance(value, int) else slow(value)
+
+        return prep_fk
+    if kind in (models.CharField, models.TextField):
+        return lambda value: value if value is None or isinstance(value, str) else slow(value)
+    if kind is models.BooleanField:
+        return lambda value: value if value is None or value is True or value is False else slow(value)
+    if kind is models.DateTimeField:
+        adapt = connection.ops.adapt_datetimefield_value
+        return lambda value: (
+            adapt(value)
+            if value is None or (isinstance(value, datetime) and value.utcoffset() is not None)
+            else slow(value)
+        )
+    if kind is getattr(models, name, None) and name in _INTEGER_FIELDS:
+        adapt = connection.ops.adapt_integerfield_value
+        internal = field.get_internal_type()
+        return lambda value: (
+            adapt(int(value), internal) if isinstance(value, int) else (None if value is None else slow(value))
+        )
+    if kind is getattr(models, name, None) and name in _AUTO_FIELDS:
+        validate = connection.ops.validate_autopk_value
+        return lambda value: validate(int(value)) if isinstance(value, int) else slow(value)
+    return slow
+
+
+def _slow_prep(field, connection, value):
+    return field.get_db_prep_save(value, connection)
 
 
 def _inserted(instance, pk, connection):
@@ -141,12 +231,10 @@ def update_then_insert(instance, names, new, *, connection=None, commit: bool = 
     values = _update_values(instance, update_fields, connection) + _insert_values(new, insert_fields, connection)
     with cursor(connection=connection) as c:
         if commit and owns_transaction(connection):
-            import psycopg
-
             raw = connection.connection
             with raw.pipeline():
                 c.execute(f"WITH changed AS ({update_sql}) {insert_sql}", values)
-                psycopg.Cursor(raw).execute("COMMIT")
+                _psycopg().Cursor(raw).execute("COMMIT")
         else:
             c.execute(f"WITH changed AS ({update_sql}) {insert_sql}", values)
         pk = c.fetchone()[0]
@@ -157,9 +245,6 @@ def owns_transaction(connection) -> bool:
     """True when the open transaction is the one ``together()`` began for the current atomic block, and that block
     is the outermost one with no savepoint: ending it is then this block's business alone (nobody outside it has
     anything in the transaction). psycopg's autocommit flag is on while Django's is off only in that case."""
-    from django.conf import settings
-    from psycopg.pq import TransactionStatus
-
     raw = connection.connection
     return (
         settings.RH.get("PREPARE_HOT_STATEMENTS", True)
@@ -170,8 +255,17 @@ def owns_transaction(connection) -> bool:
         and not connection.needs_rollback
         and not connection.get_autocommit()
         and raw.autocommit
-        and raw.pgconn.transaction_status == TransactionStatus.INTRANS
+        and raw.pgconn.transaction_status == _psycopg().pq.TransactionStatus.INTRANS
     )
+
+
+@functools.cache
+def _psycopg():
+    """psycopg, imported on first use (the embedded SQLite setup runs without it)."""
+    import psycopg
+    import psycopg.pq
+
+    return psycopg
 
 
 def together(statements, *, connection=None) -> list[list[tuple]]:
@@ -188,8 +282,6 @@ def together(statements, *, connection=None) -> list[list[tuple]]:
     on as it always does). With ``RH["PREPARE_HOT_STATEMENTS"]`` off (transaction-mode poolers) or on SQLite the
     statements are sent one by one through ordinary cursors."""
     connection = connection or connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the thread-local proxy
-    from django.conf import settings
-
     if not settings.RH.get("PREPARE_HOT_STATEMENTS", True) or connection.vendor != "postgresql":
         out = []
         for sql, params in statements:
@@ -197,9 +289,8 @@ def together(statements, *, connection=None) -> list[list[tuple]]:
                 c.execute(sql, params)
                 out.append(c.fetchall())
         return out
-    import psycopg
-    from psycopg.pq import PipelineStatus, TransactionStatus
-
+    psycopg = _psycopg()
+    TransactionStatus, PipelineStatus = psycopg.pq.TransactionStatus, psycopg.pq.PipelineStatus
     connection.ensure_connection()
     raw = connection.connection
     begin = (
@@ -232,12 +323,11 @@ def together(statements, *, connection=None) -> list[list[tuple]]:
 
 def cursor(*, connection=None):
     """A cursor for the hot path's fixed statements: server-side binding with ``prepare=True`` (parsed and planned
-    once per connection, then only bound and executed), wrapped like any Django cursor (query logging, execute
-    wrappers, CaptureQueriesContext see it). Django leaves prepared statements off by default for transaction-mode
+    once per connection, then only bound and executed). While queries are logged (DEBUG, CaptureQueriesContext) or
+    an execute wrapper is installed it is wrapped like any Django cursor, so they see it; otherwise it is psycopg's
+    cursor with the wrapper's checks and error translation built in (``_bare_cursor_class``). Django leaves prepared statements off by default for transaction-mode
     poolers; ``RH["PREPARE_HOT_STATEMENTS"] = False`` falls back to the ordinary cursor."""
     connection = connection or connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the thread-local proxy
-    from django.conf import settings
-
     if not settings.RH.get("PREPARE_HOT_STATEMENTS", True) or connection.vendor != "postgresql":
         return connection.cursor()
     connection.ensure_connection()
@@ -247,9 +337,14 @@ def cursor(*, connection=None):
         # statement reaches keeps every other statement unprepared (Django's cursors bind client-side and never
         # prepare anyway) while prepare=True prepares ours.
         raw.prepare_threshold = NEVER_AUTOMATICALLY
-    prepared = _prepared_cursor_class()(raw)
-    prepared.log_queries = connection.queries_logged
-    return connection._prepare_cursor(prepared)
+    if connection.queries_logged or connection.execute_wrappers:  # observed: through Django's cursor wrapper
+        prepared = _prepared_cursor_class()(raw)
+        prepared.log_queries = connection.queries_logged
+        return connection._prepare_cursor(prepared)
+    # Nobody observes the statements (no query log, no execute wrapper): the wrapper's remaining work is done here
+    # with less Python in between — the thread check, the broken-transaction check and Django's error translation.
+    connection.validate_thread_sharing()
+    return _bare_cursor_class()(raw, connection)
 
 
 @functools.cache
@@ -268,3 +363,37 @@ def _prepared_cursor_class():
             return result
 
     return PreparedCursor
+
+
+@functools.cache
+def _bare_cursor_class():
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class BareCursor(ServerBindingCursor):
+        """A prepared-statement cursor doing what Django's ``CursorWrapper`` does when no query is logged and no
+        execute wrapper is installed: ``execute`` refuses to run in a transaction that must roll back, and psycopg's
+        errors from ``execute`` and the fetches come out as Django's (``connection.wrap_database_errors``)."""
+
+        def __init__(self, raw, db):
+            super().__init__(raw)
+            self._db = db
+
+        def execute(self, query, params=None, *, prepare=True, binary=None):
+            db = self._db
+            db.validate_no_broken_transaction()
+            with db.wrap_database_errors:
+                return super().execute(query, params, prepare=prepare, binary=binary)
+
+        def fetchone(self):
+            with self._db.wrap_database_errors:
+                return super().fetchone()
+
+        def fetchmany(self, size=0):
+            with self._db.wrap_database_errors:
+                return super().fetchmany(size)
+
+        def fetchall(self):
+            with self._db.wrap_database_errors:
+                return super().fetchall()
+
+    return BareCursor

@@ -1,0 +1,117 @@
+"""cases/rawrows.py: the values its hand-written INSERT/UPDATE send are the ones Django's ``save()`` would send, and
+its unwrapped prepared cursor keeps what Django's cursor wrapper guarantees (error translation, the broken
+transaction check, query logging and execute wrappers when someone is watching)."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
+from django.utils.functional import lazy
+
+from cases import rawrows
+from cases.models import AgentProfile, Case, CaseEvent, Priority, SlaPolicy
+from cases.tests.factories import CaseFactory
+
+pytestmark = pytest.mark.django_db
+
+AWARE = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+SAMPLES = [
+    None,
+    "",
+    "text",
+    Case.Status.ASSIGNED,  # a TextChoices member (a str subclass)
+    lazy(lambda: "lazy text", str)(),
+    0,
+    7,
+    2**40,
+    True,
+    False,
+    Priority.HIGH,  # an IntegerChoices member
+    "12",
+    AWARE,
+    AWARE.astimezone(ZoneInfo("America/New_York")),
+    datetime(2026, 11, 24, 10, 0),  # naive: Django warns and makes it aware
+    Decimal("12.50"),
+    {"via": "take_next"},
+    [],
+    timedelta(minutes=5),
+]
+
+
+def _same(a, b):
+    return type(a) is type(b) and a == b and getattr(a, "tzinfo", None) == getattr(b, "tzinfo", None)
+
+
+@pytest.mark.filterwarnings("ignore:DateTimeField .* received a naive datetime")
+@pytest.mark.parametrize("model", [Case, CaseEvent, SlaPolicy, AgentProfile])
+def test_each_fields_value_is_prepared_as_djangos_get_db_prep_save_prepares_it(model):
+    # given every concrete field of the models take-next writes and reads, and values of every kind
+    for field in model._meta.concrete_fields:
+        prep = rawrows._db_prep(field, connection)
+        for value in SAMPLES:
+            # when a value is prepared by rawrows and by Django
+            try:
+                expected = field.get_db_prep_save(value, connection)
+            except Exception as exc:  # noqa: BLE001 — then rawrows raises the same
+                with pytest.raises(type(exc)):
+                    prep(value)
+                continue
+            got = prep(value)
+            # then they are equal, of the same type (psycopg's Int2/Int4/Int8 wrappers included)
+            if hasattr(expected, "obj"):  # Jsonb: compare what it wraps
+                assert type(got) is type(expected) and got.obj == expected.obj, (field, value)
+            else:
+                assert _same(got, expected), (field, value, got, expected)
+
+
+def test_pre_save_reads_the_attribute_or_stamps_auto_now_as_django_does():
+    # given a case in memory
+    case = CaseFactory.build(pk=1, queued_at=AWARE)
+    savers = rawrows._savers(Case, [Case._meta.get_field(n) for n in ("queued_at", "updated_at")], connection)
+    # when its values are read for an UPDATE
+    before = datetime.now(UTC)
+    queued, updated = (prep(save(case, False)) for save, prep in savers)
+    # then a plain field is read as it is, auto_now is stamped now and set on the instance
+    assert queued == AWARE
+    assert updated >= before and case.updated_at == updated
+
+
+def test_the_unwrapped_cursor_translates_errors_to_djangos(agent):
+    # given nobody logs queries or wraps execute
+    assert not connection.queries_logged and not connection.execute_wrappers
+    # when a prepared statement breaks a constraint
+    with pytest.raises(IntegrityError), transaction.atomic(), rawrows.cursor() as cursor:
+        assert not hasattr(cursor, "db")  # psycopg's cursor itself, not Django's wrapper
+        cursor.execute("INSERT INTO cases_agentprofile (user_id) VALUES (%s)", [agent.pk])
+    # then it comes out as Django's IntegrityError (a DatabaseError), as through Django's cursor
+    assert issubclass(IntegrityError, DatabaseError)
+
+
+def test_the_unwrapped_cursor_refuses_to_run_in_a_transaction_that_must_roll_back():
+    with transaction.atomic():
+        transaction.set_rollback(True)
+        with pytest.raises(TransactionManagementError), rawrows.cursor() as cursor:
+            cursor.execute("SELECT 1")
+
+
+def test_the_cursor_is_wrapped_while_queries_are_logged_or_wrapped():
+    # given queries are being captured
+    with CaptureQueriesContext(connection) as ctx, rawrows.cursor() as cursor:
+        cursor.execute("SELECT %s", [1])
+        assert cursor.fetchone() == (1,)
+    assert [q["sql"] for q in ctx.captured_queries] == ["SELECT $1"]  # server-side binding
+    # and given an execute wrapper
+    seen = []
+
+    def wrapper(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper), rawrows.cursor() as cursor:
+        cursor.execute("SELECT %s", [2])
+        assert cursor.fetchall() == [(2,)]
+    assert seen == ["SELECT %s"]
