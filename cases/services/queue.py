@@ -22,7 +22,7 @@ met late (its breach record; the COMMIT then goes on its own after it).
 
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 from cases import rawrows
@@ -100,7 +100,6 @@ _PROFILE_LOCK_SQL = (
 )
 _CASE_ROW = RowLoader(Case, "c")
 _SLA_SELECT, _SLA_JOINS = sla_inputs_sql("c")
-ALL_CHANNELS = [c for channels in CAPACITY_GROUPS.values() for c in channels]
 # The capacity column of each group (``AgentProfile.capacity_for``).
 _CAPACITY_COLUMN = {
     "chat": "capacity_chat",
@@ -118,10 +117,10 @@ _CAPACITY_COLUMN = {
 _PICK_SQL = f"""
 WITH me AS (
     SELECT id, {", ".join(_CAPACITY_COLUMN.values())} FROM {AgentProfile._meta.db_table}
-    WHERE user_id = %(user)s AND presence = '{AgentProfile.Presence.AVAILABLE}'
+    WHERE user_id = %s AND presence = '{AgentProfile.Presence.AVAILABLE}'
 ), held AS (
     SELECT channel, count(*) AS n FROM {Case._meta.db_table}
-    WHERE assignee_id = %(user)s AND status IN ({rawrows.sql_in(HELD_STATUSES)})
+    WHERE assignee_id = %s AND status IN ({rawrows.sql_in(HELD_STATUSES)})
     GROUP BY channel
 ), capacity_group (channel, name) AS (
     VALUES {", ".join(f"('{channel}', '{group}')" for channel, group in GROUP_OF.items())}
@@ -134,7 +133,7 @@ WITH me AS (
     GROUP BY 1
 ), free AS (
     SELECT g.channel FROM capacity_group g JOIN slots s USING (name) LEFT JOIN used u USING (name)
-    WHERE coalesce(u.n, 0) < s.n AND g.channel = ANY(%(channels)s)
+    WHERE coalesce(u.n, 0) < s.n AND (%s::text IS NULL OR g.channel = %s::text)
 ), pick AS (
     SELECT * FROM {Case._meta.db_table}
     WHERE status = '{Case.Status.NEW}' AND channel = ANY(ARRAY(SELECT channel FROM free))
@@ -150,21 +149,30 @@ SELECT {_CASE_ROW.select}, {_SLA_SELECT} FROM pick c {_SLA_JOINS}
 """
 
 
-def _lock_and_pick(*, user, asked: list[str]) -> tuple[AgentProfile | None, Case | None]:
+_PRESENCE_AT = _PROFILE_FIELDS.index("presence")
+
+
+def _lock_and_pick(*, db, user, channel: str | None) -> tuple[tuple | None, Case | None]:
     """PostgreSQL: lock the associate's profile row (presence, capacities) and pick within capacity — two
-    statements in one round trip (``rawrows.together``), the pick run by the server after the lock is granted."""
+    statements in one round trip (``rawrows.together``), the pick run by the server after the lock is granted.
+    Returns the profile's row (``_PROFILE_FIELDS``; None: not an associate) and the case picked (None: none)."""
+    user_id = user.pk
     locked, picked = rawrows.together(
-        [(_PROFILE_LOCK_SQL, [user.pk]), (_PICK_SQL, {"user": user.pk, "channels": asked})]
+        [(_PROFILE_LOCK_SQL, [user_id]), (_PICK_SQL, [user_id, user_id, channel, channel])], connection=db
     )
     if not locked:
         return None, None
-    profile = AgentProfile.from_db(connection.alias, _PROFILE_FIELDS, locked[0])
     if not picked:
-        return profile, None
+        return locked[0], None
     row = picked[0]
-    case = _CASE_ROW.load(row[: _CASE_ROW.width])
-    sla_inputs_attach(case=case, values=row[_CASE_ROW.width : _CASE_ROW.width + SLA_INPUTS_WIDTH])
-    return profile, case
+    case = _CASE_ROW.load(row[: _CASE_ROW.width], connection=db)
+    sla_inputs_attach(case=case, values=row[_CASE_ROW.width : _CASE_ROW.width + SLA_INPUTS_WIDTH], connection=db)
+    return locked[0], case
+
+
+def _profile_of(db, row: tuple) -> AgentProfile:
+    """The profile instance of the locked row (presence and capacities; the other fields deferred)."""
+    return AgentProfile.from_db(db.alias, _PROFILE_FIELDS, row)
 
 
 @transaction.atomic
@@ -173,12 +181,15 @@ def case_take_next(*, user, channel: str | None = None, now: datetime | None = N
     priority then SLA due time then queue time. Raises ``Conflict`` when at capacity or nothing is waiting."""
     if channel and channel not in GROUP_OF:
         raise ApplicationError("Unknown channel.", fields={"channel": ["Not a valid choice."]})
-    if connection.vendor == "postgresql":
-        profile, case = _lock_and_pick(user=user, asked=[channel] if channel else ALL_CHANNELS)
-        if profile is None:
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor == "postgresql":
+        locked, case = _lock_and_pick(db=db, user=user, channel=channel or None)
+        if locked is None:
             raise NotAllowed("Only associates can take cases.", code="not_agent")
-        _require_available(profile)
-        if case is None:  # say why: at capacity (the load is read again, still under the profile lock) or empty
+        if case is None or locked[_PRESENCE_AT] != AgentProfile.Presence.AVAILABLE:
+            profile = _profile_of(db, locked)
+            _require_available(profile)
+            # say why: at capacity (the load is read again, still under the profile lock) or empty
             _channels_with_capacity(profile=profile, user=user, channel=channel)
     else:
         # SQLite (the embedded setup): one writer at a time; the lock, the load and the ORM pick are separate.

@@ -172,12 +172,12 @@ def sla_inputs_sql(alias: str) -> tuple[str, str]:
 SLA_INPUTS_WIDTH = _POLICY_ROW.width + _DEPARTMENT_ROW.width + 7 + 4
 
 
-def sla_inputs_attach(*, case: Case, values) -> None:
+def sla_inputs_attach(*, case: Case, values, connection=None) -> None:
     """Attach the ``SlaInputs`` (and the department) read by ``sla_inputs_sql`` to ``case``."""
     values = list(values)
     n = _POLICY_ROW.width
-    policy = _POLICY_ROW.load(values[:n]) if values[0] is not None else None
-    department = _DEPARTMENT_ROW.load(values[n : n + _DEPARTMENT_ROW.width])
+    policy = _POLICY_ROW.load(values[:n], connection=connection) if values[0] is not None else None
+    department = _DEPARTMENT_ROW.load(values[n : n + _DEPARTMENT_ROW.width], connection=connection)
     weekdays, opens, closes, holidays, targets, levels, dues, cb_id, requested, dialed, cb_status = values[
         n + _DEPARTMENT_ROW.width :
     ]
