@@ -84,11 +84,11 @@ def _update_entry(model, names):
 
 
 def _insert_values(instance, fields, connection):
-    return [prep(save(instance, True)) for save, prep in _savers(type(instance), fields, connection)]
+    return [prep(read(instance)) for read, prep in _savers(type(instance), fields, connection, True)]
 
 
 def _update_values(instance, fields, connection):
-    values = [prep(save(instance, False)) for save, prep in _savers(type(instance), fields, connection)]
+    values = [prep(read(instance)) for read, prep in _savers(type(instance), fields, connection, False)]
     values.append(instance.pk)
     return values
 
@@ -96,29 +96,27 @@ def _update_values(instance, fields, connection):
 _SAVERS: dict = {}
 
 
-def _savers(model, fields, connection):
-    """``(pre_save, get_db_prep_save)`` of each field, as plain functions: what ``Model.save()`` runs for a column
-    (``field.get_db_prep_save(field.pre_save(instance, add), connection)``), built once per (model, fields) and
-    connection. Where the field's ``pre_save`` is Django's plain attribute read it is ``getattr``; the value goes
-    through ``_db_prep`` (the field's own method for anything but the plain values it returns as they are)."""
-    key = (model, tuple(fields), connection.alias)
+def _savers(model, fields, connection, add: bool):
+    """``(read, prepare)`` of each field: what ``Model.save()`` runs for a column,
+    ``field.get_db_prep_save(field.pre_save(instance, add), connection)``, as two functions built once per
+    (model, fields, connection, add). ``read`` is the attribute read itself where the field's ``pre_save`` is
+    Django's plain one (``auto_now`` and other ``pre_save`` logic: the field's own method); ``prepare`` is
+    ``_db_prep``."""
+    key = (model, tuple(fields), connection.alias, add)
     savers = _SAVERS.get(key)
     if savers is None:
-        savers = _SAVERS[key] = [(_pre_save(f), _db_prep(f, connection)) for f in fields]
+        savers = _SAVERS[key] = [(_pre_save(f, add), _db_prep(f, connection)) for f in fields]
     return savers
 
 
-def _pre_save(field):
+def _pre_save(field, add: bool):
     plain = type(field).pre_save is models.Field.pre_save or (
         isinstance(field, models.DateField)
         and type(field).pre_save in (models.DateField.pre_save, models.DateTimeField.pre_save)
         and not field.auto_now
         and not field.auto_now_add
     )
-    if not plain:
-        return field.pre_save
-    read = attrgetter(field.attname)
-    return lambda instance, add: read(instance)
+    return attrgetter(field.attname) if plain else functools.partial(field.pre_save, add=add)
 
 
 _INTEGER_FIELDS = (
@@ -139,20 +137,13 @@ def _db_prep(field, connection):
     type, as ``connection.ops.adapt_integerfield_value`` does), aware datetimes — the steps of Django's
     ``get_db_prep_save`` → ``get_db_prep_value`` → ``get_prep_value`` → ``to_python`` are skipped because each
     returns the value as it is; any other value (a naive datetime, a lazy string, an expression, …) and any other
-    field go through ``field.get_db_prep_save`` itself. Checked against it field by field in
-    ``cases/tests/test_rawrows.py``."""
+    field go through ``field.get_db_prep_save`` itself. The backend's own adaptation step is still called.
+    Checked against Django field by field in ``cases/tests/test_rawrows.py``."""
     slow = functools.partial(_slow_prep, field, connection)
     kind = type(field)
-    name = kind.__name__
     if kind is models.ForeignKey:
         target = _db_prep(field.target_field, connection)
-
-        def prep_fk(value):
-            if value is None:
-                return None
-            return target(value) if isinstance(value, int) else slow(value)
-
-        return prep_fk
+        return lambda value: None if value is None else (target(value) if isinstance(value, int) else slow(value))
     if kind in (models.CharField, models.TextField):
         return lambda value: value if value is None or isinstance(value, str) else slow(value)
     if kind is models.BooleanField:
@@ -164,6 +155,7 @@ def _db_prep(field, connection):
             if value is None or (isinstance(value, datetime) and value.utcoffset() is not None)
             else slow(value)
         )
+    name = kind.__name__
     if kind is getattr(models, name, None) and name in _INTEGER_FIELDS:
         adapt = connection.ops.adapt_integerfield_value
         internal = field.get_internal_type()
@@ -229,16 +221,43 @@ def update_then_insert(instance, names, new, *, connection=None, commit: bool = 
     update_fields, update_sql = _update_entry(type(instance), names)
     insert_fields, insert_sql = _insert_entry(type(new))
     values = _update_values(instance, update_fields, connection) + _insert_values(new, insert_fields, connection)
-    with cursor(connection=connection) as c:
-        if commit and owns_transaction(connection):
-            raw = connection.connection
-            with raw.pipeline():
-                c.execute(f"WITH changed AS ({update_sql}) {insert_sql}", values)
-                _psycopg().Cursor(raw).execute("COMMIT")
+    sql = _combined(update_sql, insert_sql)
+    commit = commit and owns_transaction(connection)
+    kept = _kept_cursor(connection, sql)
+    if kept is None:
+        with cursor(connection=connection) as c:
+            if commit:
+                raw = connection.connection
+                with raw.pipeline():
+                    c.execute(sql, values)
+                    _psycopg().Cursor(raw).execute("COMMIT")
+            else:
+                c.execute(sql, values)
+            pk = c.fetchone()[0]
+        return _inserted(new, pk, connection)
+    try:
+        if commit:
+            with connection.connection.pipeline():
+                kept.execute(_encoded(sql), values)
+                _kept_cursor(connection, _COMMIT, plain=True).execute(_COMMIT)
         else:
-            c.execute(f"WITH changed AS ({update_sql}) {insert_sql}", values)
-        pk = c.fetchone()[0]
+            kept.execute(_encoded(sql), values)
+        pk = kept.fetchone()[0]
+    except BaseException:
+        _forget_kept(connection)
+        raise
     return _inserted(new, pk, connection)
+
+
+_COMBINED: dict = {}
+
+
+def _combined(update_sql: str, insert_sql: str) -> str:
+    key = (update_sql, insert_sql)
+    sql = _COMBINED.get(key)
+    if sql is None:
+        sql = _COMBINED[key] = f"WITH changed AS ({update_sql}) {insert_sql}"
+    return sql
 
 
 def owns_transaction(connection) -> bool:
@@ -299,26 +318,87 @@ def together(statements, *, connection=None) -> list[list[tuple]]:
         and raw.pgconn.transaction_status == TransactionStatus.IDLE
         and raw.pgconn.pipeline_status == PipelineStatus.OFF
     )
-    cursors = [cursor(connection=connection) for _ in statements]
+    kept = _kept_cursor(connection, (0, statements[0][0])) is not None
+    if kept:  # nobody observes: the connection's own cursors, kept between claims, and the statements as bytes
+        cursors = [_kept_cursor(connection, (i, sql)) for i, (sql, _) in enumerate(statements)]
+        queries = [_encoded(sql) for sql, _ in statements]
+        begin_cursor = _kept_cursor(connection, _BEGIN, plain=True) if begin else None
+    else:
+        cursors = [cursor(connection=connection) for _ in statements]
+        queries = [sql for sql, _ in statements]
+        begin_cursor = psycopg.Cursor(raw) if begin else None
     try:
         if begin:
             raw.autocommit = True
         with raw.pipeline():
             if begin:
-                psycopg.Cursor(raw).execute("BEGIN")
-            for c, (sql, params) in zip(cursors, statements, strict=True):
-                c.execute(sql, params)
+                begin_cursor.execute(_BEGIN)
+            for c, query, (_, params) in zip(cursors, queries, statements, strict=True):
+                c.execute(query, params)
+        return [c.fetchall() for c in cursors]
     except BaseException:
         if begin and raw.pgconn.transaction_status == TransactionStatus.IDLE:
             raw.autocommit = False  # BEGIN never ran: give the atomic block back the state it set
-        for c in cursors:
-            c.close()
+        if kept:
+            _forget_kept(connection)
         raise
-    try:
-        return [c.fetchall() for c in cursors]
     finally:
-        for c in cursors:
+        if not kept:
+            for c in cursors:
+                c.close()
+
+
+_BEGIN = b"BEGIN"
+_COMMIT = b"COMMIT"
+_ENCODED: dict = {}
+
+
+def _encoded(sql: str) -> bytes:
+    """The statement as bytes, one object per statement: psycopg then neither encodes nor hashes it again on every
+    execution (its parsed-query and prepared-statement caches are keyed on those bytes)."""
+    query = _ENCODED.get(sql)
+    if query is None:
+        query = _ENCODED[sql] = sql.encode()
+    return query
+
+
+def _kept_cursor(connection, key, *, plain: bool = False):
+    """The connection's own cursor for one fixed statement, kept open from one call to the next (a cursor created
+    for every statement was a good part of each claim's Python: psycopg sets up its adapters and looks up the
+    dumpers and loaders of every parameter and column again). None while queries are logged or an execute wrapper is
+    installed: the caller then uses ``cursor()``'s, which they see. ``plain``: psycopg's own cursor (BEGIN, COMMIT),
+    otherwise a prepared one with the wrapper's checks (``_bare_cursor_class``). Forgotten with the connection
+    (a new psycopg connection gets new cursors) and after any error (``_forget_kept``)."""
+    if connection.queries_logged or connection.execute_wrappers:
+        return None
+    raw = _prepared_raw(connection)
+    kept = connection.__dict__.get("_rawrows_kept")
+    if kept is None or kept[0] is not raw:
+        connection.validate_thread_sharing()
+        kept = connection._rawrows_kept = (raw, {})
+    c = kept[1].get(key)
+    if c is None or c.closed:
+        c = kept[1][key] = _psycopg().Cursor(raw) if plain else _bare_cursor_class()(raw, connection)
+    return c
+
+
+def _forget_kept(connection) -> None:
+    kept = connection.__dict__.pop("_rawrows_kept", None)
+    if kept is not None:
+        for c in kept[1].values():
             c.close()
+
+
+def _prepared_raw(connection):
+    """The open psycopg connection, able to prepare statements on request (``prepare=True``)."""
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        # Django connects with automatic preparation off (None), which also refuses prepare=True. A threshold no
+        # statement reaches keeps every other statement unprepared (Django's cursors bind client-side and never
+        # prepare anyway) while prepare=True prepares ours.
+        raw.prepare_threshold = NEVER_AUTOMATICALLY
+    return raw
 
 
 def cursor(*, connection=None):
@@ -330,13 +410,7 @@ def cursor(*, connection=None):
     connection = connection or connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the thread-local proxy
     if not settings.RH.get("PREPARE_HOT_STATEMENTS", True) or connection.vendor != "postgresql":
         return connection.cursor()
-    connection.ensure_connection()
-    raw = connection.connection
-    if raw.prepare_threshold is None:
-        # Django connects with automatic preparation off (None), which also refuses prepare=True. A threshold no
-        # statement reaches keeps every other statement unprepared (Django's cursors bind client-side and never
-        # prepare anyway) while prepare=True prepares ours.
-        raw.prepare_threshold = NEVER_AUTOMATICALLY
+    raw = _prepared_raw(connection)
     if connection.queries_logged or connection.execute_wrappers:  # observed: through Django's cursor wrapper
         prepared = _prepared_cursor_class()(raw)
         prepared.log_queries = connection.queries_logged
