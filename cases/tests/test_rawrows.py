@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connection, connections, transaction
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 from django.utils.functional import lazy
@@ -115,3 +116,43 @@ def test_the_cursor_is_wrapped_while_queries_are_logged_or_wrapped():
         cursor.execute("SELECT %s", [2])
         assert cursor.fetchall() == [(2,)]
     assert seen == ["SELECT %s"]
+
+
+def _kept():
+    kept = connections[DEFAULT_DB_ALIAS].__dict__.get("_rawrows_kept")  # the wrapper, not the thread-local proxy
+    return dict(kept[1]) if kept else {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_take_next_keeps_its_cursors_between_claims_on_the_same_connection(agent, department):
+    # given three waiting chats and a first claim (nothing observes the statements)
+    from cases.services.queue import case_take_next
+
+    for _ in range(3):
+        CaseFactory(department=department)
+    first = case_take_next(user=agent)
+    cursors = _kept()
+    assert len(cursors) == 5  # BEGIN, the profile lock, the pick, the UPDATE + event, COMMIT
+    # when the associate claims again
+    second = case_take_next(user=agent)
+    # then the same cursors ran the statements
+    assert _kept() == cursors and all(a is b for a, b in zip(_kept().values(), cursors.values(), strict=True))
+    # and after the connection is closed, a new one gets new cursors
+    connection.close()
+    third = case_take_next(user=agent)
+    assert _kept().keys() == cursors.keys() and not set(map(id, _kept().values())) & set(map(id, cursors.values()))
+    assert len({first.pk, second.pk, third.pk}) == 3
+    assert Case.objects.filter(assignee=agent, status=Case.Status.ASSIGNED).count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_error_drops_the_kept_cursors_and_the_next_statements_run():
+    # given statements sent together that fail on the server
+    with pytest.raises(psycopg.errors.DivisionByZero), transaction.atomic():
+        rawrows.together([("SELECT 1", []), ("SELECT 1 / 0", [])])
+    # then the cursors are dropped
+    assert _kept() == {}
+    # and the same statements, fixed, run on new ones
+    with transaction.atomic():
+        assert rawrows.together([("SELECT 1", []), ("SELECT 2 / 1", [])]) == [[(1,)], [(2,)]]
+    assert len(_kept()) == 3  # BEGIN and the two statements
