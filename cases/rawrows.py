@@ -471,3 +471,66 @@ def _bare_cursor_class():
                 return super().fetchall()
 
     return BareCursor
+
+
+class CompiledQuery:
+    """A QuerySet's SQL, compiled by the ORM once, executed again with new values for some of its parameters; each
+    row becomes the model instance iterating the QuerySet builds (``select_related`` objects included, through
+    Django's own ``RelatedPopulator``).
+
+    ``slots`` names the parameters that change: ``{name: sentinel}``, the QuerySet having been built with each
+    sentinel (a value no real query carries) where the real value goes; compiling finds where the sentinels landed
+    in the parameter list. The QuerySet is the caller's own (a gate's rule stays written once, in its QuerySet); the
+    ORM compiled it, on every call, for ~1 ms on the workspace's six-table ``select_related`` (docs/BENCHMARKS.md,
+    session 4). Use :func:`compiled` to keep one per connection."""
+
+    def __init__(self, queryset, slots: dict, connection):
+        compiler = queryset.query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        params = list(params)
+        self.positions = {}
+        for name, sentinel in slots.items():
+            found = [i for i, p in enumerate(params) if type(p) is type(sentinel) and p == sentinel]
+            if not found:
+                raise ValueError(f"{name}: its sentinel is not among the compiled parameters")
+            self.positions[name] = found
+        self.sql, self.params = sql, params
+        self.compiler = compiler
+        from django.db.models.query import get_related_populators
+
+        select, klass_info = compiler.select, compiler.klass_info
+        self.model = klass_info["model"]
+        fields = klass_info["select_fields"]
+        self.start, self.end = fields[0], fields[-1] + 1
+        self.init_list = [f[0].target.attname for f in select[self.start : self.end]]
+        self.populators = get_related_populators(klass_info, select, connection.alias)
+        self.alias = connection.alias
+
+    def fetch(self, values: dict, *, connection) -> list:
+        """The instances for these slot values (already what the ORM would send: prepared by the field)."""
+        params = list(self.params)
+        for name, where in self.positions.items():
+            for i in where:
+                params[i] = values[name]
+        with cursor(connection=connection) as c:
+            c.execute(self.sql, params)
+            rows = c.fetchall()
+        out = []
+        for row in self.compiler.results_iter(results=[rows]):
+            obj = self.model.from_db(self.alias, self.init_list, row[self.start : self.end])
+            for populator in self.populators:
+                populator.populate(row, obj)
+            out.append(obj)
+        return out
+
+
+def compiled(key, build, *, connection=None) -> CompiledQuery:
+    """The ``CompiledQuery`` of ``build()`` (returning ``(queryset, slots)``) for ``key``, compiled once per
+    connection (the thread's ``DatabaseWrapper``, which lives as long as its thread) and kept on it."""
+    connection = connection or connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the thread-local proxy
+    cache = connection.__dict__.setdefault("_rh_compiled", {})
+    entry = cache.get(key)
+    if entry is None:
+        queryset, slots = build()
+        entry = cache[key] = CompiledQuery(queryset, slots, connection)
+    return entry

@@ -26,20 +26,65 @@ def cases_visible_to_agent(*, user) -> QuerySet[Case]:
     profile = agent_profile_of(user)
     if profile is None or not user.is_active:
         return Case.objects.none()
+    return _cases_visible_to_profile(profile)
+
+
+def _cases_visible_to_profile(profile: AgentProfile) -> QuerySet[Case]:
+    """The access rule of staff (the agent gate's, for lists and details alike). Its shape may depend on the
+    profile's role only: ``case_get_for_agent`` compiles it once per role with a stand-in profile."""
     if profile.role == Role.SUPERVISOR:
         return Case.objects.all()
     return Case.objects.filter(department__in=profile.departments.all())
 
 
+# Stand-in values the gate's statement is compiled with (rawrows.CompiledQuery): no real id or reference is either.
+_GATE_PROFILE = -7_395_019_253_001
+_GATE_CASE_ID = -7_395_019_253_002
+_GATE_REFERENCE = "\x00rh-gate-reference"
+
+
 def case_get_for_agent(
     *, user, case_id: int | None = None, reference: str | None = None, related: tuple[str, ...] = ()
 ) -> Case:
-    qs = cases_visible_to_agent(user=user).select_related("customer", "department", "assignee", *related)
-    lookup = {"pk": case_id} if case_id is not None else {"reference": reference}
+    """The case by id or reference if ``user`` may see it (``cases_visible_to_agent``), with its customer,
+    department, assignee and ``related``; ``Http404`` otherwise.
+
+    The statement is the rule's own QuerySet, compiled by the ORM once per connection, role, lookup and
+    ``related`` (``rawrows.compiled``) and executed again with this request's values (prepared on PostgreSQL):
+    the same SQL and the same instances as ``qs.get()``, without ~1 ms of compiling it on every request."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+    from django.db.models.query import MAX_GET_RESULTS
+
+    profile = agent_profile_of(user)
+    if profile is None or not user.is_active:
+        raise Http404("No such case.")
+    by, value = ("pk", case_id) if case_id is not None else ("reference", reference)
+    if value is None:
+        raise Http404("No such case.")
+    connection = connections[DEFAULT_DB_ALIAS]
     try:
-        return qs.get(**lookup)
-    except (Case.DoesNotExist, ValueError, TypeError):
+        field = Case._meta.pk if by == "pk" else Case._meta.get_field(by)
+        value = field.get_db_prep_value(value, connection, prepared=False)
+    except (ValueError, TypeError):
         raise Http404("No such case.") from None
+    role = profile.role
+
+    def build():
+        sentinel = _GATE_CASE_ID if by == "pk" else _GATE_REFERENCE
+        stand_in = AgentProfile(pk=_GATE_PROFILE, role=role)
+        qs = _cases_visible_to_profile(stand_in).select_related("customer", "department", "assignee", *related)
+        slots = {"case": sentinel}
+        if role != Role.SUPERVISOR:
+            slots["profile"] = _GATE_PROFILE
+        return qs.filter(**{by: sentinel})[:MAX_GET_RESULTS], slots
+
+    query = rawrows.compiled(("case_get_for_agent", role, by, tuple(related)), build, connection=connection)
+    found = query.fetch({"case": value, "profile": profile.pk}, connection=connection)
+    if not found:
+        raise Http404("No such case.")
+    if len(found) > 1:
+        raise Case.MultipleObjectsReturned(f"get() returned more than one Case -- it returned {len(found)}!")
+    return found[0]
 
 
 def cases_visible_to_customer(*, user) -> QuerySet[Case]:

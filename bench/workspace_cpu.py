@@ -1,0 +1,99 @@
+"""Deterministic cost of the workspace page against hello, in-process: process CPU time per request and Python
+function calls per request (cProfile's count), N requests each through the test client (full middleware), hello
+and the workspace alternated in blocks. CPU time and call counts move far less than wall time on a shared machine;
+use it for before/after in two worktrees (run each side in turn, several times).
+
+--html PATH writes the page (CSRF tokens blanked, the session's times too) for diffing two checkouts.
+
+Usage: DATABASE_URL=... python bench/workspace_cpu.py [--runs 200] [--blocks 5] [--as-assignee] [--case REF]
+       [--html out.html] [--top 0]
+"""
+
+import argparse
+import cProfile
+import io
+import pstats
+import re
+import statistics
+import time
+
+from common import django_setup
+
+
+def normalise(html: str) -> str:
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', 'name="csrfmiddlewaretoken" value=""', html)
+    return re.sub(r'"X-CSRFToken": "[^"]+"', '"X-CSRFToken": ""', html)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=200)
+    ap.add_argument("--blocks", type=int, default=5)
+    ap.add_argument("--as-assignee", action="store_true")
+    ap.add_argument("--case", help="a case reference (default: bench_workspace_case's)")
+    ap.add_argument("--html")
+    ap.add_argument("--top", type=int, default=0, help="print the top N functions by own time")
+    args = ap.parse_args()
+    django_setup()
+    from django.test import Client
+    from django.urls import reverse
+    from queue_page import bench_workspace_case
+
+    from cases.models import Case
+
+    case, user = bench_workspace_case(as_assignee=args.as_assignee)
+    if args.case:
+        case = Case.objects.get(reference=args.case)
+    url = reverse("cases:workspace", kwargs={"reference": case.reference})
+    client = Client()
+    client.force_login(user)
+    for _ in range(3):
+        response = client.get(url)
+        assert response.status_code == 200, response.status_code
+        client.get("/bench/hello/")
+    if args.html:
+        with open(args.html, "w") as f:
+            f.write(normalise(response.content.decode()))
+    print(f"user {user.username}  case {case.reference}  {len(response.content)} bytes")
+
+    def cpu(path):
+        t = time.process_time()
+        for _ in range(args.runs):
+            client.get(path)
+        return (time.process_time() - t) / args.runs * 1000
+
+    page, hello = [], []
+    for _ in range(args.blocks):
+        hello.append(cpu("/bench/hello/"))
+        page.append(cpu(url))
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(20):
+        client.get(url)
+    prof.disable()
+    stats = pstats.Stats(prof)
+    calls = stats.total_calls / 20
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(20):
+        client.get("/bench/hello/")
+    prof.disable()
+    hello_calls = pstats.Stats(prof).total_calls / 20
+    hm, pm = statistics.median(hello), statistics.median(page)
+    print(f"CPU ms/request, median of {args.blocks} blocks of {args.runs}: hello {hm:.3f}  workspace {pm:.3f}")
+    print(f"  blocks: hello {' '.join(f'{v:.3f}' for v in hello)} | workspace {' '.join(f'{v:.3f}' for v in page)}")
+    print(f"calls/request: hello {hello_calls:.0f}  workspace {calls:.0f}")
+    print(f"CPU-bound ceiling, workspace ÷ hello: {hm / pm:.1%}")
+    if args.top:
+        out = io.StringIO()
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(20):
+            client.get(url)
+        prof.disable()
+        pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(args.top)
+        print(out.getvalue())
+
+
+if __name__ == "__main__":
+    main()
