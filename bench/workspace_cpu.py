@@ -44,6 +44,8 @@ def main():
     case, user = bench_workspace_case(as_assignee=args.as_assignee)
     if args.case:
         case = Case.objects.get(reference=args.case)
+        if args.as_assignee:
+            user = case.assignee
     url = reverse("cases:workspace", kwargs={"reference": case.reference})
     client = Client()
     client.force_login(user)

@@ -7,7 +7,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from cases import rawrows
-from cases.models import AgentProfile, Case, CaseEvent, Channel, Department, Message, Priority, Role
+from cases.models import AgentProfile, Case, Channel, Department, Message, Priority, Role
 
 HELD_STATUSES = (Case.Status.ASSIGNED, Case.Status.WAITING_CUSTOMER)
 
@@ -381,21 +381,22 @@ def workspace_data(*, case: Case, user) -> dict:
     is bounded. ``case`` comes from ``case_get_for_agent(related=WORKSPACE_CASE_RELATED)`` (its callback is joined,
     so a case without one costs no query for it). Two statements of plain rows (``cases.selectors_360``): the
     customer 360 (orders, subscriptions, refunds, credits, earlier cases), and the case's conversation, timeline
-    and other viewers."""
+    and other viewers; their JSON texts are the whole input of the panels rendered from them (``cases.panels``:
+    memoised on that input, so an unchanged panel is neither decoded nor rendered again)."""
     from django.db.models import Prefetch, prefetch_related_objects
     from django.utils import timezone
 
+    from cases import panels
     from cases.models import Callback, CallbackAttempt
-    from cases.selectors_360 import case_rows, customer_360
+    from cases.selectors_360 import _loads, case_rows_texts, customer_360_texts, shape_viewers
     from cases.services.workspace import VIEWER_TTL
 
-    data = customer_360(customer_id=case.customer_id, case_id=case.pk)
-    rows = case_rows(
+    texts = customer_360_texts(customer_id=case.customer_id, case_id=case.pk)
+    messages_t, events_t, viewers_t = case_rows_texts(
         case_id=case.pk, viewer_id=user.pk, since=timezone.now() - VIEWER_TTL, messages=WORKSPACE_MESSAGES + 1
     )
-    latest = rows["messages"]
-    messages = latest[:WORKSPACE_MESSAGES][::-1]
-    events = rows["events"]
+    conversation = panels.conversation(messages_t, customer_name=case.customer.name, limit=WORKSPACE_MESSAGES)
+    timeline = panels.timeline(events_t)
     macros = macro_choices(department_id=case.department_id)
     try:
         callback = case.callback
@@ -406,16 +407,15 @@ def workspace_data(*, case: Case, user) -> dict:
             [callback], Prefetch("dial_attempts", queryset=CallbackAttempt.objects.select_related("agent"))
         )
     return {
-        **data,
-        "chat_messages": messages,
-        "earlier_messages_hidden": len(latest) > WORKSPACE_MESSAGES,
-        "events": events,
+        "panels": panels.customer_360(texts, order_id=case.order_id),
+        "conversation": conversation,
+        "timeline": timeline.html,
         # the triage decision's explanation, shown under "Why it is here" (the timeline lists it again)
-        "triage_explained": [line for ev in events if ev["type"] == CaseEvent.Type.TRIAGE for line in ev["explained"]],
+        "triage_explained": timeline.triage_explained,
         "macros": macros,
         "callback": callback,
-        "viewers": rows["viewers"],
-        "last_id": messages[-1]["pk"] if messages else 0,
+        "viewers": shape_viewers(_loads(viewers_t)),
+        "last_id": conversation.last_id,
     }
 
 

@@ -174,9 +174,19 @@ def customer_360(*, customer_id: int, case_id: int) -> dict:
     methods. Other databases (the embedded SQLite setup) read the same rows through the ORM."""
     if connection.vendor != "postgresql":
         return _shape(*customer_360_rows_orm(customer_id=customer_id, case_id=case_id))
+    return _shape(*(_loads(v) for v in customer_360_texts(customer_id=customer_id, case_id=case_id)))
+
+
+def customer_360_texts(*, customer_id: int, case_id: int) -> tuple[str, str, str, str, str]:
+    """The five lists as the statement's JSON texts (orders, subscriptions, refunds, credits, earlier cases): the
+    whole input of the rendered 360 panels (``cases.panels``), decoded only when they are rendered. Other databases:
+    the ORM's rows in the same format (``customer_360_rows_orm``, numbers as strings)."""
+    if connection.vendor != "postgresql":
+        rows = customer_360_rows_orm(customer_id=customer_id, case_id=case_id)
+        return tuple(json.dumps(r, default=str) for r in rows)
     with rawrows.cursor() as cur:  # prepared: planned once per connection (the plan took longer than the run)
         cur.execute(customer_360_sql(), {"customer": customer_id, "case": case_id})
-        return _shape(*(_loads(v) for v in cur.fetchone()))
+        return tuple(cur.fetchone())
 
 
 def customer_360_rows_orm(*, customer_id: int, case_id: int) -> tuple[list, list, list, list, list]:
@@ -420,40 +430,94 @@ class Viewer(NamedTuple):
 def case_rows(*, case_id: int, viewer_id: int, since, messages: int) -> dict:
     """The latest ``messages`` messages (newest first), the latest ``EVENTS`` events and the other viewers seen
     since ``since``, as plain rows for the workspace page (one query on PostgreSQL, the ORM elsewhere)."""
-    from cases.models import CaseEvent, Message
-
     if connection.vendor != "postgresql":
         return _case_rows_orm(case_id=case_id, viewer_id=viewer_id, since=since, messages=messages)
+    texts = case_rows_texts(case_id=case_id, viewer_id=viewer_id, since=since, messages=messages)
+    messages_j, events_j, viewers_j = (_loads(v) for v in texts)
+    return {
+        "messages": shape_messages(messages_j),
+        "events": shape_events(events_j),
+        "viewers": shape_viewers(viewers_j),
+    }
+
+
+def case_rows_texts(*, case_id: int, viewer_id: int, since, messages: int) -> tuple[str, str, str]:
+    """The statement's three JSON texts (messages, events, viewers): the whole input of the rendered conversation
+    and timeline (``cases.panels``). Other databases: the ORM's rows in the same format."""
+    if connection.vendor != "postgresql":
+        lists = _case_rows_lists_orm(case_id=case_id, viewer_id=viewer_id, since=since, messages=messages)
+        return tuple(json.dumps(r, default=str) for r in lists)
     with rawrows.cursor() as cur:
         cur.execute(case_rows_sql(), {"case": case_id, "messages": messages, "since": since, "viewer": viewer_id})
-        messages_j, events_j, viewers_j = (_loads(v) for v in cur.fetchone())
-    kinds, types = dict(Message.Kind.choices), dict(CaseEvent.Type.choices)
-    return {
-        "messages": [
-            {
-                "pk": pk,
-                "kind": kind,
-                "kind_label": kinds.get(kind, kind),
-                "author_name": author or "",
-                "body": body,
-                "created_at": _when(at),
-            }
-            for pk, kind, author, body, at in messages_j
+        return tuple(cur.fetchone())
+
+
+def shape_messages(messages_j) -> list[dict]:
+    from cases.models import Message
+
+    kinds = dict(Message.Kind.choices)
+    return [
+        {
+            "pk": pk,
+            "kind": kind,
+            "kind_label": kinds.get(kind, kind),
+            "author_name": author or "",
+            "body": body,
+            "created_at": _when(at),
+        }
+        for pk, kind, author, body, at in messages_j
+    ]
+
+
+def shape_events(events_j) -> list[dict]:
+    from cases.models import CaseEvent
+
+    types = dict(CaseEvent.Type.choices)
+    return [
+        {
+            "created_at": _when(at),
+            "type": type_,
+            "type_label": types.get(type_, type_),
+            "old_value": old,
+            "new_value": new,
+            "actor_name": actor or "",
+            "explained": explained if isinstance(explained, list) else [],
+        }
+        for at, type_, old, new, actor, explained in events_j
+    ]
+
+
+def shape_viewers(viewers_j) -> list[Viewer]:
+    return [Viewer(pk, username) for pk, username in viewers_j]
+
+
+def _case_rows_lists_orm(*, case_id: int, viewer_id: int, since, messages: int) -> tuple[list, list, list]:
+    """The statement's three lists through the ORM, in its format (SQLite)."""
+    from cases.models import CaseEvent, CaseViewer, Message
+
+    def name(user):
+        return user.get_username() if user else None
+
+    def explained(data):
+        return data.get("explained") if isinstance(data, dict) else None
+
+    return (
+        [
+            [m.pk, m.kind, name(m.author), m.body, m.created_at.isoformat()]
+            for m in Message.objects.filter(case_id=case_id).select_related("author").order_by("-id")[:messages]
         ],
-        "events": [
-            {
-                "created_at": _when(at),
-                "type": type_,
-                "type_label": types.get(type_, type_),
-                "old_value": old,
-                "new_value": new,
-                "actor_name": actor or "",
-                "explained": explained if isinstance(explained, list) else [],
-            }
-            for at, type_, old, new, actor, explained in events_j
+        [
+            [e.created_at.isoformat(), e.type, e.old_value, e.new_value, name(e.actor), explained(e.data)]
+            for e in CaseEvent.objects.filter(case_id=case_id).select_related("actor").order_by("-id")[:EVENTS]
         ],
-        "viewers": [Viewer(pk, username) for pk, username in viewers_j],
-    }
+        [
+            [v.user.pk, v.user.get_username()]
+            for v in CaseViewer.objects.filter(case_id=case_id, last_seen_at__gte=since)
+            .exclude(user_id=viewer_id)
+            .select_related("user")
+            .order_by("id")
+        ],
+    )
 
 
 def _case_rows_orm(*, case_id: int, viewer_id: int, since, messages: int) -> dict:

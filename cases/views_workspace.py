@@ -86,6 +86,7 @@ def workspace_poll(request, reference: str):
     context = {
         "case": case,
         "chat_messages": new,
+        "customer_name": case.customer.name,
         "last_id": new[-1].pk if new else after,
         "viewers": viewers,
         "live_state": selectors.live_token_viewers(user_ids=[u.pk for u in viewers]),

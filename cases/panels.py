@@ -1,0 +1,104 @@
+"""The case workspace's heavier panels, rendered as a pure function of their whole input and memoised.
+
+The customer 360 (orders and shipments, subscription, refunds and credits, earlier cases), the conversation and
+the timeline are rendered from the JSON texts of the workspace's two statements (``cases.selectors_360``) and the
+few values passed with them — and from nothing else: each panel is a partial of ``cases/workspace/_panels.html``
+(the conversation: ``cases/workspace.html#messages``, which the poll shares) rendered with a context built only
+from those inputs, no request and no context processors. The same inputs therefore give the same HTML, and the
+rendered HTML is kept in a bounded per-process LRU keyed by the inputs themselves (plus what the rendering reads
+from the thread: time zone, language, URL prefix and URLconf). Nothing can be stale: every page view runs the
+statements, and any change in a row is a change in the key; there is nothing to invalidate.
+
+A hit skips decoding the JSON and rendering (~half of the page's template time, docs/BENCHMARKS.md session 4); a
+miss costs what rendering always did, plus hashing the texts.
+"""
+
+import functools
+import json
+from decimal import Decimal
+from typing import NamedTuple
+
+from django.template import loader
+from django.urls import get_script_prefix, get_urlconf
+from django.utils import timezone, translation
+
+from cases import selectors_360
+
+PANELS_TEMPLATE = "cases/workspace/_panels.html"
+MESSAGES_TEMPLATE = "cases/workspace.html#messages"
+MEMO_SIZE = 256  # entries per panel kind and process (a panel is a few KB: a few MB at most)
+
+
+class Customer360(NamedTuple):
+    orders: str  # the Orders and Subscription panels
+    money: str  # the refunds and credits table
+    earlier: str  # the earlier cases list
+
+
+class Conversation(NamedTuple):
+    html: str
+    shown: int  # messages shown
+    hidden: bool  # older messages exist and are not shown
+    last_id: int  # the newest message's id (the poll asks for what comes after it)
+
+
+class Timeline(NamedTuple):
+    html: str
+    triage_explained: tuple[str, ...]  # the triage decision's explanation ("Why it is here")
+
+
+def _environment() -> tuple:
+    """What rendering reads from the thread besides its context: part of every key."""
+    return (timezone.get_current_timezone_name(), translation.get_language(), get_script_prefix(), get_urlconf())
+
+
+def _render(name: str, context: dict) -> str:
+    return loader.get_template(name).render(context)
+
+
+def customer_360(texts: tuple[str, ...], *, order_id: int | None) -> Customer360:
+    """``texts``: ``selectors_360.customer_360_texts``; ``order_id``: the case's order (opened and marked)."""
+    return _customer_360(tuple(texts), order_id, _environment())
+
+
+@functools.lru_cache(maxsize=MEMO_SIZE)
+def _customer_360(texts, order_id, _env) -> Customer360:
+    context = {**selectors_360._shape(*(_decode(t) for t in texts)), "order_id": order_id}
+    return Customer360(*(_render(f"{PANELS_TEMPLATE}#{part}", context) for part in Customer360._fields))
+
+
+def conversation(text: str, *, customer_name: str, limit: int) -> Conversation:
+    """``text``: the statement's latest messages, newest first (``limit`` + 1 of them read, ``limit`` shown)."""
+    return _conversation(text, customer_name, limit, _environment())
+
+
+@functools.lru_cache(maxsize=MEMO_SIZE)
+def _conversation(text, customer_name, limit, _env) -> Conversation:
+    latest = selectors_360.shape_messages(_decode(text))
+    shown = latest[:limit][::-1]
+    html = _render(MESSAGES_TEMPLATE, {"chat_messages": shown, "customer_name": customer_name})
+    return Conversation(html, len(shown), len(latest) > limit, shown[-1]["pk"] if shown else 0)
+
+
+def timeline(text: str) -> Timeline:
+    """``text``: the statement's latest events, newest first."""
+    return _timeline(text, _environment())
+
+
+@functools.lru_cache(maxsize=MEMO_SIZE)
+def _timeline(text, _env) -> Timeline:
+    from cases.models import CaseEvent
+
+    events = selectors_360.shape_events(_decode(text))
+    explained = tuple(line for ev in events if ev["type"] == CaseEvent.Type.TRIAGE for line in ev["explained"])
+    return Timeline(_render(f"{PANELS_TEMPLATE}#timeline", {"events": events}), explained)
+
+
+def _decode(text: str):
+    return json.loads(text, parse_float=Decimal)
+
+
+def memo_clear() -> None:
+    """Empty the memos (tests; templates reloaded in development)."""
+    for memo in (_customer_360, _conversation, _timeline):
+        memo.cache_clear()

@@ -1,0 +1,157 @@
+"""The workspace's memoised panels (cases.panels): the HTML is a pure function of the key, so every input the panel
+reads must be in the key — change any one of them and the HTML changes; nothing a page shows can be stale."""
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from cases import panels, selectors_360
+from cases.models import Message
+from cases.tests import test_workspace_360
+from cases.tests.factories import CaseFactory
+from customers.models import Order
+
+pytestmark = pytest.mark.django_db
+
+world = test_workspace_360.world  # the fixture: a customer with orders, shipments, scans, charges, refunds, credits
+
+
+@pytest.fixture(autouse=True)
+def _empty_memos():
+    panels.memo_clear()
+    yield
+    panels.memo_clear()
+
+
+def _texts(case):
+    return selectors_360.customer_360_texts(customer_id=case.customer_id, case_id=case.pk)
+
+
+def _edit(texts, index, change):
+    """The texts with list ``index`` decoded, changed by ``change`` and encoded again (as the statement would send
+    it after that change in the rows)."""
+    lists = [json.loads(t) for t in texts]
+    change(lists[index])
+    return tuple(t if i != index else json.dumps(lists[index]) for i, t in enumerate(texts))
+
+
+def test_same_input_same_html_from_the_memo(world):
+    case = world["case"]
+    texts = _texts(case)
+    first = panels.customer_360(texts, order_id=case.order_id)
+    assert panels.customer_360(tuple(texts), order_id=case.order_id) is first  # a hit: not rendered again
+    assert panels._customer_360.cache_info().hits == 1
+    assert panels._customer_360.cache_info().maxsize == panels.MEMO_SIZE  # bounded
+
+
+def _set(key, value, at=0):
+    def change(rows):
+        rows[at][key] = value
+
+    return change
+
+
+def _set_item(pos, value, at=0):
+    def change(rows):
+        rows[at][pos] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "index, change",
+    [
+        (0, _set("number", "999-CHANGED")),  # orders
+        (0, _set("status", "cancelled")),
+        (0, _set("total", 1.23)),
+        (0, _set("placed_at", "2020-01-02T03:04:05+00:00")),
+        (0, lambda rows: rows[0]["items"].append(["Spare part", 1, 2.5])),
+        (0, lambda rows: rows[0]["shipments"][0][4][0].__setitem__(2, "Another hub")),  # a scan's location
+        (1, _set("plan", "Music")),  # subscriptions
+        (1, lambda rows: rows[0]["charges"][0].__setitem__(1, 99.99)),
+        (1, _set("charge_count", 20)),
+        (2, _set_item(1, 1.11)),  # refunds: amount
+        (2, _set_item(2, "failed")),
+        (3, _set_item(2, "somebody-else")),  # credits: issued by
+        (3, _set_item(4, "reversed")),
+        (4, _set_item(1, "Another subject")),  # earlier cases
+        (4, _set_item(2, "new")),
+    ],
+)
+def test_any_change_in_the_rows_changes_the_html(world, index, change):
+    case = world["case"]
+    texts = _texts(case)
+    before = panels.customer_360(texts, order_id=case.order_id)
+    after = panels.customer_360(_edit(texts, index, change), order_id=case.order_id)
+    assert before != after
+
+
+def test_the_cases_order_is_in_the_key(world):
+    case = world["case"]
+    texts = _texts(case)
+    mine = panels.customer_360(texts, order_id=case.order_id)
+    other = panels.customer_360(texts, order_id=None)
+    assert "this case" in mine.orders and "this case" not in other.orders
+
+
+def test_the_time_zone_is_in_the_key(world):
+    case = world["case"]
+    Order.objects.filter(pk=case.order_id).update(placed_at=datetime(2026, 3, 1, 2, 0, tzinfo=UTC))
+    texts = _texts(case)
+    utc = panels.customer_360(texts, order_id=case.order_id)
+    with timezone.override("America/New_York"):
+        new_york = panels.customer_360(texts, order_id=case.order_id)
+    assert "Mar 1" in utc.orders and "Feb 28" in new_york.orders
+
+
+def test_the_conversation_key_covers_messages_customer_and_limit(agent, department):
+    case = CaseFactory(department=department, status="assigned", assignee=agent)
+    for i in range(3):
+        Message.objects.create(case=case, kind="customer", body=f"hello {i}")
+    texts = selectors_360.case_rows_texts(case_id=case.pk, viewer_id=agent.pk, since=timezone.now(), messages=10)
+    base = panels.conversation(texts[0], customer_name="Dana", limit=9)
+    assert base.shown == 3 and not base.hidden and "Dana" in base.html
+    assert panels.conversation(texts[0], customer_name="Dora", limit=9).html != base.html
+    fewer = panels.conversation(texts[0], customer_name="Dana", limit=2)
+    assert fewer.shown == 2 and fewer.hidden and fewer.html != base.html
+    Message.objects.create(case=case, kind="note", body="a note", author=agent)
+    texts2 = selectors_360.case_rows_texts(case_id=case.pk, viewer_id=agent.pk, since=timezone.now(), messages=10)
+    newer = panels.conversation(texts2[0], customer_name="Dana", limit=9)
+    assert "a note" in newer.html and newer.last_id > base.last_id
+
+
+def test_the_timeline_key_is_its_events(world):
+    case = world["case"]
+    texts = selectors_360.case_rows_texts(case_id=case.pk, viewer_id=0, since=timezone.now(), messages=1)
+    timeline = panels.timeline(texts[1])
+    assert timeline.triage_explained == ("Delivered scan 1 day ago",)
+    changed = _edit(texts, 1, lambda rows: rows[0].__setitem__(5, ["Another reason"]))
+    other = panels.timeline(changed[1])
+    assert other.triage_explained == ("Another reason",) and other.html != timeline.html
+
+
+def test_the_orm_rows_render_the_same_panels_as_the_statement(world):
+    """SQLite (embedded) feeds the memo the ORM's rows in the statement's format: the same HTML."""
+    case = world["case"]
+    rows = selectors_360.customer_360_rows_orm(customer_id=case.customer_id, case_id=case.pk)
+    orm_texts = tuple(json.dumps(r, default=str) for r in rows)
+    assert panels.customer_360(orm_texts, order_id=case.order_id) == panels.customer_360(
+        _texts(case), order_id=case.order_id
+    )
+
+
+def test_the_page_shows_a_change_at_once(client, agent, world):
+    """Rows changed behind the ORM's back (QuerySet.update: no signal) show on the next page view."""
+    case = world["case"]
+    client.force_login(agent)
+    url = reverse("cases:workspace", kwargs={"reference": case.reference})
+    assert "222-NEW" in client.get(url).content.decode()
+    Order.objects.filter(pk=case.order_id).update(number="333-RENAMED", total=Decimal("1.00"))
+    body = client.get(url).content.decode()
+    assert "333-RENAMED" in body and "222-NEW" not in body
+    Message.objects.create(case=case, kind="customer", body="still waiting")
+    assert "still waiting" in client.get(url).content.decode()
