@@ -14,6 +14,8 @@ from cases.services.notifications import notification_send
 
 # Longer than a live poll's wait (settings.RH_LIVE WAIT_SECONDS, 20 s): a waiting workspace touches once per answer.
 VIEWER_TTL = timedelta(seconds=30)
+# A viewer row younger than this is not written again (case_viewer_touch): well under VIEWER_TTL - WAIT_SECONDS.
+VIEWER_FRESH = timedelta(seconds=5)
 SOCIAL_DEPARTMENT = "social"
 
 
@@ -192,20 +194,37 @@ def macro_render(*, macro: Macro, case: Case, agent) -> str:
         return macro.body
 
 
-def case_viewer_touch(*, case: Case, user, now: datetime | None = None, arriving: bool = False) -> None:
+def case_viewer_touch(*, case: Case, user, now: datetime | None = None, arriving: bool = False) -> bool:
     """Record that ``user`` has the case open (one upsert, no lock): the collision line reads the last
-    ``VIEWER_TTL``. ``arriving`` (the workspace page itself, not its poll) wakes the other viewers' live polls so
-    their "also viewing" line shows the newcomer at once."""
+    ``VIEWER_TTL``. A row touched less than ``VIEWER_FRESH`` ago is left as it is (nothing written, nothing
+    committed: a reload, a second tab or the page's own poll right after it cost a read, not a write); an open
+    workspace still touches at least every live poll answer (≤ 20 s), so its row never gets older than 25 s and
+    its viewer stays listed; after the last view the line goes 25–30 s later instead of 30 s.
+
+    ``arriving`` (the workspace page itself, not its poll) wakes the other viewers' live polls so their "also
+    viewing" line shows the newcomer at once — when the row was written: a fresh row means they show the viewer
+    already. Returns whether the row was written."""
     now = now or timezone.now()
+    table = CaseViewer._meta.db_table
     # One statement in autocommit (PostgreSQL and SQLite both upsert): bulk_create would wrap it in BEGIN/COMMIT,
-    # two more round trips on every workspace load and every 1 s chat poll.
+    # two more round trips on every workspace load and every chat poll.
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {CaseViewer._meta.db_table} (case_id, user_id, last_seen_at) VALUES (%s, %s, %s) "
+            f"INSERT INTO {table} (case_id, user_id, last_seen_at) SELECT %s, %s, %s WHERE NOT EXISTS ("
+            f"SELECT 1 FROM {table} WHERE case_id = %s AND user_id = %s AND last_seen_at > %s) "
             "ON CONFLICT (case_id, user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
-            [case.pk, user.pk, connection.ops.adapt_datetimefield_value(now)],
+            [
+                case.pk,
+                user.pk,
+                connection.ops.adapt_datetimefield_value(now),
+                case.pk,
+                user.pk,
+                connection.ops.adapt_datetimefield_value(now - VIEWER_FRESH),
+            ],
         )
-    if arriving:
+        written = cursor.rowcount > 0
+    if arriving and written:
         from cases.live import VIEWER, case_news_publish
 
         case_news_publish(case_id=case.pk, kind=VIEWER)
+    return written

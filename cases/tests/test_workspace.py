@@ -269,3 +269,34 @@ def test_customers_cannot_open_the_workspace(client, customer, department):
     case = CaseFactory(department=department, customer=customer)
     client.force_login(customer.user)
     assert client.get(reverse("cases:workspace", kwargs={"reference": case.reference})).status_code == 403
+
+
+def test_a_fresh_viewer_row_is_not_written_again_nor_announced(agent, department, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cases.models import CaseViewer
+    from cases.services.workspace import VIEWER_FRESH, VIEWER_TTL, case_viewer_touch
+
+    case = CaseFactory(department=department)
+    t0 = timezone.now()
+    # given a first view: the row is written and the other viewers' polls are woken after the commit
+    with django_capture_on_commit_callbacks() as announced:
+        assert case_viewer_touch(case=case, user=agent, now=t0, arriving=True)
+    assert len(announced) == 1
+    # when the page is opened again within VIEWER_FRESH: nothing is written, nobody is woken (they show it already)
+    with django_capture_on_commit_callbacks() as announced:
+        assert not case_viewer_touch(case=case, user=agent, now=t0 + VIEWER_FRESH - timedelta(seconds=1), arriving=True)
+    assert announced == []
+    assert CaseViewer.objects.get(case=case, user=agent).last_seen_at == t0
+    # then a view after VIEWER_FRESH writes the new time again (an open page's poll answers at least every 20 s, so
+    # its row never gets older than VIEWER_TTL)
+    later = t0 + VIEWER_FRESH + timedelta(seconds=1)
+    with django_capture_on_commit_callbacks() as announced:
+        assert case_viewer_touch(case=case, user=agent, now=later, arriving=True)
+    assert len(announced) == 1
+    assert CaseViewer.objects.get(case=case, user=agent).last_seen_at == later
+    from django.conf import settings
+
+    assert VIEWER_FRESH + timedelta(seconds=settings.RH_LIVE["WAIT_SECONDS"]) < VIEWER_TTL
