@@ -37,9 +37,10 @@ def _cases_visible_to_profile(profile: AgentProfile) -> QuerySet[Case]:
     return Case.objects.filter(department__in=profile.departments.all())
 
 
-# Stand-in values the gate's statement is compiled with (rawrows.CompiledQuery): no real id or reference is either.
-_GATE_PROFILE = -7_395_019_253_001
-_GATE_CASE_ID = -7_395_019_253_002
+# Stand-in values the gate's statement is compiled with (rawrows.CompiledQuery): no real id or reference is either
+# (integers in every integer column's range: Django compiles an out-of-range lookup to "nothing matches").
+_GATE_PROFILE = -2_147_483_001
+_GATE_CASE_ID = -2_147_483_002
 _GATE_REFERENCE = "\x00rh-gate-reference"
 
 

@@ -12,12 +12,34 @@ class UserWithProfileMixin:
     customer the join finds no profile and ``user.agent`` raises ``DoesNotExist`` without a query."""
 
     def get_user(self, user_id):
+        """``User.objects.select_related("agent").get(pk=user_id)``, compiled once per connection (the ORM spent
+        ~0.3 ms compiling it on every signed-in request; ``cases.rawrows.compiled``): the same SQL and instances."""
+        from django.db import DEFAULT_DB_ALIAS, connections
+        from django.db.models.query import MAX_GET_RESULTS
+
+        from cases import rawrows
+
         User = get_user_model()
-        try:
-            user = User._default_manager.select_related("agent").get(pk=user_id)
-        except User.DoesNotExist:
-            return None
+        connection = connections[DEFAULT_DB_ALIAS]
+        user_id = User._meta.pk.get_db_prep_value(user_id, connection, prepared=False)
+
+        def build():
+            return User._default_manager.select_related("agent").filter(pk=_USER_SLOT)[:MAX_GET_RESULTS], {
+                "user": _USER_SLOT
+            }
+
+        found = rawrows.compiled("user_with_profile", build, connection=connection).fetch(
+            {"user": user_id}, connection=connection
+        )
+        if len(found) != 1:
+            return None  # no such user (get() would raise DoesNotExist: None); pk is unique
+        user = found[0]
         return user if self.user_can_authenticate(user) else None
+
+
+_USER_SLOT = (
+    -2_147_483_003
+)  # the stand-in id (in every integer column range) the statement is compiled with (rawrows.CompiledQuery)
 
 
 class LockoutBackend(AxesStandaloneBackend):

@@ -205,3 +205,22 @@ def test_signing_out_of_the_last_session_takes_an_associate_offline(client, agen
     assert other.post(reverse("logout")).status_code == 302
     profile = AgentProfile.objects.get(user=agent)
     assert profile.presence == "offline" and not StaffSession.objects.filter(user=agent).exists()
+
+
+def test_the_signed_in_user_is_what_the_orm_builds(agent, customer, django_user_model):
+    """The backend's statement is compiled once and re-executed (cases.rawrows.compiled): same fields, same profile."""
+    from config.auth_backends import ProfileModelBackend
+
+    def values(obj):
+        return {f.attname: getattr(obj, f.attname) for f in type(obj)._meta.concrete_fields}
+
+    backend = ProfileModelBackend()
+    for user in (agent, customer.user, agent):
+        expected = django_user_model.objects.select_related("agent").get(pk=user.pk)
+        got = backend.get_user(user.pk)
+        assert values(got) == values(expected)
+        if hasattr(expected, "agent"):
+            assert values(got.agent) == values(expected.agent)
+        else:
+            assert not hasattr(got, "agent")
+    assert backend.get_user(10**9) is None
