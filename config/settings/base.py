@@ -79,7 +79,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
             ],
             # {% partialdef %} everywhere without {% load partials %} (htmx fragments are partials of pages).
-            "builtins": ["template_partials.templatetags.partials"],
+            # {% url_memo %}: {% url %} with reverse() memoised (cases/templatetags/url_memo.py).
+            "builtins": ["template_partials.templatetags.partials", "cases.templatetags.url_memo"],
         },
     },
 ]
