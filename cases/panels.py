@@ -15,12 +15,15 @@ miss costs what rendering always did, plus hashing the texts.
 
 import functools
 import json
+import secrets
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import NamedTuple
 
 from django.template import loader
 from django.urls import get_script_prefix, get_urlconf
 from django.utils import timezone, translation
+from django.utils.safestring import mark_safe
 
 from cases import selectors_360
 
@@ -94,11 +97,53 @@ def _timeline(text, _env) -> Timeline:
     return Timeline(_render(f"{PANELS_TEMPLATE}#timeline", {"events": events}), explained)
 
 
+# "Work the case" is the same for every view of a case in one state, but for the request's CSRF token: it is rendered
+# with this stand-in (random per process, so no input can contain it) and the token put in its place afterwards. The
+# token is letters and digits (Django's masked token), which HTML-escaping leaves as they are.
+_CSRF_STAND_IN = "rhcsrf" + secrets.token_hex(16)
+
+
+def work(*, case, is_holder: bool, is_supervisor: bool, departments, reasons, csrf_token) -> str:
+    """The "Work the case" panel: the actions this viewer may take on the case in its state. Its whole input is
+    the case's reference and status, whether the viewer holds the case or supervises, the transfer departments and
+    the resolution reasons (and the CSRF token, put in after the memo)."""
+    key = (
+        case.reference,
+        case.status,
+        case.is_open,
+        is_holder,
+        is_supervisor,
+        tuple((d["pk"], d["name"]) for d in departments),
+        tuple((str(value), str(label)) for value, label in reasons),
+    )
+    csrf_token = str(csrf_token or "")
+    if not csrf_token.isalnum() or csrf_token == "NOTPROVIDED":  # no usable token: rendered as it is, no memo
+        return _render(f"{PANELS_TEMPLATE}#work", _work_context(key, csrf_token))
+    return mark_safe(_work(key, _environment()).replace(_CSRF_STAND_IN, csrf_token))
+
+
+def _work_context(key: tuple, csrf_token: str) -> dict:
+    reference, status, is_open, is_holder, is_supervisor, departments, reasons = key
+    return {
+        "case": SimpleNamespace(reference=reference, status=status, is_open=is_open),
+        "profile": SimpleNamespace(is_supervisor=is_supervisor),
+        "is_holder": is_holder,
+        "departments": [{"pk": pk, "name": name} for pk, name in departments],
+        "reasons": list(reasons),
+        "csrf_token": csrf_token,
+    }
+
+
+@functools.lru_cache(maxsize=MEMO_SIZE)
+def _work(key: tuple, _env) -> str:
+    return _render(f"{PANELS_TEMPLATE}#work", _work_context(key, _CSRF_STAND_IN))
+
+
 def _decode(text: str):
     return json.loads(text, parse_float=Decimal)
 
 
 def memo_clear() -> None:
     """Empty the memos (tests; templates reloaded in development)."""
-    for memo in (_customer_360, _conversation, _timeline):
+    for memo in (_customer_360, _conversation, _timeline, _work):
         memo.cache_clear()

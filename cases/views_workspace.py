@@ -4,10 +4,11 @@ Thin: every write is one service call; every read goes through the agent gate.""
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from cases import live, selectors
+from cases import live, panels, selectors
 from cases.errors import ApplicationError
 from cases.models import Case, Macro, Message
 from cases.services import workspace as ws
@@ -32,14 +33,24 @@ def workspace(request, reference: str):
     )
     ws.case_viewer_touch(case=case, user=request.user, arriving=True)
     data = selectors.workspace_data(case=case, user=request.user)
+    profile = selectors.agent_profile_of(request.user)
+    is_holder = case.assignee_id == request.user.pk
+    csrf_token = get_token(request)  # one token for the page (the memoised panel gets it put in)
     context = {
         "case": case,
         **data,
         "live_state": selectors.live_token_viewers(user_ids=[u.pk for u in data["viewers"]]),
-        "departments": [d for d in selectors.department_choices() if d["pk"] != case.department_id],
-        "reasons": Case.ResolutionReason.choices,
-        "is_holder": case.assignee_id == request.user.pk,
-        "profile": selectors.agent_profile_of(request.user),
+        "work": panels.work(
+            case=case,
+            is_holder=is_holder,
+            is_supervisor=profile.is_supervisor,
+            departments=[d for d in selectors.department_choices() if d["pk"] != case.department_id],
+            reasons=Case.ResolutionReason.choices,
+            csrf_token=csrf_token,
+        ),
+        "csrf_token": csrf_token,
+        "is_holder": is_holder,
+        "profile": profile,
     }
     return render(request, TEMPLATE, context)
 

@@ -4,6 +4,7 @@ reads must be in the key — change any one of them and the HTML changes; nothin
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from django.urls import reverse
@@ -155,3 +156,62 @@ def test_the_page_shows_a_change_at_once(client, agent, world):
     assert "333-RENAMED" in body and "222-NEW" not in body
     Message.objects.create(case=case, kind="customer", body="still waiting")
     assert "still waiting" in client.get(url).content.decode()
+
+
+def _work(**changes):
+    inputs = {
+        "case": SimpleNamespace(reference="CS-2026-000001", status="assigned", is_open=True),
+        "is_holder": True,
+        "is_supervisor": False,
+        "departments": [{"pk": 1, "name": "Billing"}],
+        "reasons": [("solved", "Solved")],
+        "csrf_token": "abc123",
+    }
+    inputs.update(changes)
+    return panels.work(**inputs)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"case": SimpleNamespace(reference="CS-2026-000002", status="assigned", is_open=True)},
+        {"case": SimpleNamespace(reference="CS-2026-000001", status="waiting_customer", is_open=True)},
+        {"case": SimpleNamespace(reference="CS-2026-000001", status="resolved", is_open=False)},
+        {"is_holder": False},
+        {"is_supervisor": True},
+        {"departments": [{"pk": 1, "name": "Billing"}, {"pk": 2, "name": "Pharmacy"}]},
+        {"departments": [{"pk": 3, "name": "Billing"}]},
+        {"reasons": [("solved", "Solved"), ("duplicate", "Duplicate")]},
+        {"csrf_token": "xyz789"},
+    ],
+)
+def test_any_input_of_the_work_panel_changes_it(change):
+    assert _work(**change) != _work()
+
+
+def test_the_work_panel_carries_the_requests_token():
+    html = _work(csrf_token="Tok3n")
+    assert 'name="csrfmiddlewaretoken" value="Tok3n"' in html and panels._CSRF_STAND_IN not in html
+    assert _work(csrf_token="Other") == html.replace("Tok3n", "Other")  # from the memo, another token put in
+
+
+def test_the_pages_forms_post_with_its_token(agent, department):
+    """Every form of the page carries the one token of the request, and it passes the CSRF check."""
+    import re
+
+    from django.test import Client
+
+    case = CaseFactory(department=department, status="assigned", assignee=agent)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(agent)
+    body = client.get(reverse("cases:workspace", kwargs={"reference": case.reference})).content.decode()
+    tokens = set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', body))
+    assert len(tokens) == 1
+    (token,) = tokens
+    response = client.post(
+        reverse("cases:case_action", kwargs={"reference": case.reference, "action": "wait"}),
+        {"csrfmiddlewaretoken": token},
+    )
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.status == "waiting_customer"
