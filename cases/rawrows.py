@@ -505,6 +505,11 @@ class CompiledQuery:
         self.init_list = [f[0].target.attname for f in select[self.start : self.end]]
         self.populators = get_related_populators(klass_info, select, connection.alias)
         self.alias = connection.alias
+        # What compiler.results_iter() works out on every call: each column's database converters (JSON decoding,
+        # ...), found once here.
+        fields = [s[0] for s in select[0 : compiler.col_count]]
+        self.converters = compiler.get_converters(fields)
+        self.plain = not compiler.has_composite_fields(fields)
 
     def fetch(self, values: dict, *, connection) -> list:
         """The instances for these slot values (already what the ORM would send: prepared by the field)."""
@@ -515,8 +520,12 @@ class CompiledQuery:
         with cursor(connection=connection) as c:
             c.execute(self.sql, params)
             rows = c.fetchall()
+        if not self.plain:
+            rows = self.compiler.results_iter(results=[rows])
+        elif self.converters:
+            rows = self.compiler.apply_converters(rows, self.converters)
         out = []
-        for row in self.compiler.results_iter(results=[rows]):
+        for row in rows:
             obj = self.model.from_db(self.alias, self.init_list, row[self.start : self.end])
             for populator in self.populators:
                 populator.populate(row, obj)
