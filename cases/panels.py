@@ -9,6 +9,8 @@ rendered HTML is kept in a bounded per-process LRU keyed by the inputs themselve
 from the thread: time zone, language, URL prefix and URLconf). Nothing can be stale: every page view runs the
 statements, and any change in a row is a change in the key; there is nothing to invalidate.
 
+With DEBUG on (development: templates edited while the server runs) nothing is memoised.
+
 A hit skips decoding the JSON and rendering (~half of the page's template time, docs/BENCHMARKS.md session 4); a
 miss costs what rendering always did, plus hashing the texts.
 """
@@ -20,6 +22,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import NamedTuple
 
+from django.conf import settings
 from django.template import loader
 from django.urls import get_script_prefix, get_urlconf
 from django.utils import timezone, translation
@@ -29,7 +32,7 @@ from cases import selectors_360
 
 PANELS_TEMPLATE = "cases/workspace/_panels.html"
 MESSAGES_TEMPLATE = "cases/workspace.html#messages"
-MEMO_SIZE = 256  # entries per panel kind and process (a panel is a few KB: a few MB at most)
+MEMO_SIZE = 128  # entries per panel kind and process: key texts + HTML are a few KB to ~60 KB, so ≲ 10 MB a kind
 
 
 class Customer360(NamedTuple):
@@ -55,13 +58,18 @@ def _environment() -> tuple:
     return (timezone.get_current_timezone_name(), translation.get_language(), get_script_prefix(), get_urlconf())
 
 
+def _memo(cached):
+    """The memoised function, or (DEBUG: templates are edited and reloaded while the server runs) the plain one."""
+    return cached.__wrapped__ if settings.DEBUG else cached
+
+
 def _render(name: str, context: dict) -> str:
     return loader.get_template(name).render(context)
 
 
 def customer_360(texts: tuple[str, ...], *, order_id: int | None) -> Customer360:
     """``texts``: ``selectors_360.customer_360_texts``; ``order_id``: the case's order (opened and marked)."""
-    return _customer_360(tuple(texts), order_id, _environment())
+    return _memo(_customer_360)(tuple(texts), order_id, _environment())
 
 
 @functools.lru_cache(maxsize=MEMO_SIZE)
@@ -72,7 +80,7 @@ def _customer_360(texts, order_id, _env) -> Customer360:
 
 def conversation(text: str, *, customer_name: str, limit: int) -> Conversation:
     """``text``: the statement's latest messages, newest first (``limit`` + 1 of them read, ``limit`` shown)."""
-    return _conversation(text, customer_name, limit, _environment())
+    return _memo(_conversation)(text, customer_name, limit, _environment())
 
 
 @functools.lru_cache(maxsize=MEMO_SIZE)
@@ -85,7 +93,7 @@ def _conversation(text, customer_name, limit, _env) -> Conversation:
 
 def timeline(text: str) -> Timeline:
     """``text``: the statement's latest events, newest first."""
-    return _timeline(text, _environment())
+    return _memo(_timeline)(text, _environment())
 
 
 @functools.lru_cache(maxsize=MEMO_SIZE)
@@ -119,7 +127,7 @@ def work(*, case, is_holder: bool, is_supervisor: bool, departments, reasons, cs
     csrf_token = str(csrf_token or "")
     if not csrf_token.isalnum() or csrf_token == "NOTPROVIDED":  # no usable token: rendered as it is, no memo
         return _render(f"{PANELS_TEMPLATE}#work", _work_context(key, csrf_token))
-    return mark_safe(_work(key, _environment()).replace(_CSRF_STAND_IN, csrf_token))
+    return mark_safe(_memo(_work)(key, _environment()).replace(_CSRF_STAND_IN, csrf_token))
 
 
 def _work_context(key: tuple, csrf_token: str) -> dict:

@@ -215,3 +215,11 @@ def test_the_pages_forms_post_with_its_token(agent, department):
     assert response.status_code == 302
     case.refresh_from_db()
     assert case.status == "waiting_customer"
+
+
+def test_nothing_is_memoised_with_debug_on(world, settings):
+    settings.DEBUG = True  # development: templates change while the server runs
+    case = world["case"]
+    first = panels.customer_360(_texts(case), order_id=case.order_id)
+    assert panels.customer_360(_texts(case), order_id=case.order_id) == first
+    assert panels._customer_360.cache_info().currsize == 0
