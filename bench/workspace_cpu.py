@@ -3,6 +3,7 @@ function calls per request (cProfile's count), N requests each through the test 
 and the workspace alternated in blocks. CPU time and call counts move far less than wall time on a shared machine;
 use it for before/after in two worktrees (run each side in turn, several times).
 
+--cold empties the page's memos (cases.panels, {% url_memo %}) before every request: the cost of a first view.
 --html PATH writes the page (CSRF tokens blanked, the session's times too) for diffing two checkouts.
 
 Usage: DATABASE_URL=... python bench/workspace_cpu.py [--runs 200] [--blocks 5] [--as-assignee] [--case REF]
@@ -33,6 +34,7 @@ def main():
     ap.add_argument("--case", help="a case reference (default: bench_workspace_case's)")
     ap.add_argument("--html")
     ap.add_argument("--top", type=int, default=0, help="print the top N functions by own time")
+    ap.add_argument("--cold", action="store_true", help="empty the page's memos before every request (a first view)")
     args = ap.parse_args()
     django_setup()
     from django.test import Client
@@ -58,9 +60,20 @@ def main():
             f.write(normalise(response.content.decode()))
     print(f"user {user.username}  case {case.reference}  {len(response.content)} bytes")
 
+    def forget():
+        try:  # a checkout without the memos (before session 4) has nothing to forget
+            from cases import panels
+            from cases.templatetags import url_memo
+        except ImportError:
+            return
+        panels.memo_clear()
+        url_memo._reverse.cache_clear()
+
     def cpu(path):
         t = time.process_time()
         for _ in range(args.runs):
+            if args.cold and path == url:
+                forget()
             client.get(path)
         return (time.process_time() - t) / args.runs * 1000
 
@@ -71,6 +84,8 @@ def main():
     prof = cProfile.Profile()
     prof.enable()
     for _ in range(20):
+        if args.cold:
+            forget()
         client.get(url)
     prof.disable()
     stats = pstats.Stats(prof)
