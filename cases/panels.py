@@ -9,6 +9,9 @@ rendered HTML is kept in a bounded per-process LRU keyed by the inputs themselve
 from the thread: time zone, language, URL prefix and URLconf). Nothing can be stale: every page view runs the
 statements, and any change in a row is a change in the key; there is nothing to invalidate.
 
+"Work the case" (the actions for the case's state and the viewer's role) is memoised the same way on its own whole
+input; the request's CSRF token is put into it after the memo (see ``work``).
+
 With DEBUG on (development: templates edited while the server runs) nothing is memoised.
 
 A hit skips decoding the JSON and rendering (~half of the page's template time, docs/BENCHMARKS.md session 4); a
