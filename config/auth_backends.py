@@ -37,9 +37,8 @@ class UserWithProfileMixin:
         return user if self.user_can_authenticate(user) else None
 
 
-_USER_SLOT = (
-    -2_147_483_003
-)  # the stand-in id (in every integer column range) the statement is compiled with (rawrows.CompiledQuery)
+# The stand-in id (in every integer column's range) the statement is compiled with (rawrows.CompiledQuery).
+_USER_SLOT = -2_147_483_003
 
 
 class LockoutBackend(AxesStandaloneBackend):
