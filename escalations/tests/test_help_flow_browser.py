@@ -4,6 +4,7 @@ representative" offers the transfer and the conversation reaches a human queue a
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from cases.models import Callback, Case
 from cases.tests.factories import DepartmentFactory
@@ -32,6 +33,7 @@ def _sign_in_and_open_chat(page, base):
     page.get_by_role("button", name="I need more help").click()
     page.wait_for_url("**/help/chat/*/")
     page.get_by_text("Tell me what you need help with").wait_for()
+    page.wait_for_load_state("networkidle")  # htmx and the page's assets loaded: Send goes through htmx
 
 
 def _say(page, text):
@@ -39,6 +41,7 @@ def _say(page, text):
     page.get_by_label("Message").fill(text)
     page.get_by_role("button", name="Send").click()
     page.locator(".transcript li").nth(before + 1).wait_for()  # the customer's line and the assistant's answer
+    page.wait_for_load_state("networkidle")  # the swap has settled before the next field is typed into
 
 
 def test_request_a_phone_call_then_call_me_now_creates_a_callback_case(screenshot, browser, live_server, carol):
@@ -50,7 +53,10 @@ def test_request_a_phone_call_then_call_me_now_creates_a_callback_case(screensho
     _say(page, "Request a phone call")
     page.get_by_role("button", name="Call me now").wait_for()
     page.get_by_label("Your phone number").fill("555")
-    page.get_by_role("button", name="Call me now").click()
+    expect(page.get_by_label("Your phone number")).to_have_value("555")
+    with page.expect_response(lambda r: r.request.method == "POST" and "/callback/" in r.url) as sent:
+        page.get_by_role("button", name="Call me now").click()
+    assert sent.value.status == 400
     page.get_by_text("valid phone number").wait_for()
     assert Case.objects.count() == 0
 
