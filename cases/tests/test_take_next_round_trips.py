@@ -123,7 +123,11 @@ def _wait_for_a_lock_wait():
     raise AssertionError("take-next never waited on the profile lock")
 
 
-def _take_in_thread(user, outcome):
+def _take_while_the_other_tab_commits(user, tab: psycopg.Connection) -> dict:
+    """Take next for ``user`` in a thread while ``tab`` holds their profile lock; once the claim waits on that lock,
+    the tab commits (and is closed). Returns the claim's outcome: ``{"case": pk}`` or ``{"refused": code}``."""
+    outcome = {}
+
     def take():
         try:
             outcome["case"] = case_take_next(user=user).pk
@@ -132,9 +136,15 @@ def _take_in_thread(user, outcome):
         finally:
             connection.close()
 
-    thread = threading.Thread(target=take)
-    thread.start()
-    return thread
+    try:
+        thread = threading.Thread(target=take)
+        thread.start()
+        _wait_for_a_lock_wait()
+        tab.commit()
+        thread.join(timeout=20)
+    finally:
+        tab.close()
+    return outcome
 
 
 def test_the_pick_sent_with_the_lock_counts_a_claim_committed_while_it_waited(department):
@@ -149,16 +159,8 @@ def test_the_pick_sent_with_the_lock_counts_a_claim_committed_while_it_waited(de
         capacity_async=0,
     ).user
     first, second = CaseFactory(department=department), CaseFactory(department=department)
-    tab = _other_tab(alice.pk, first.pk)
-    try:
-        # when she takes next in this tab (it waits for the lock) and the other tab commits
-        outcome = {}
-        thread = _take_in_thread(alice, outcome)
-        _wait_for_a_lock_wait()
-        tab.commit()
-        thread.join(timeout=20)
-    finally:
-        tab.close()
+    # when she takes next in this tab (it waits for the lock) and the other tab commits
+    outcome = _take_while_the_other_tab_commits(alice, _other_tab(alice.pk, first.pk))
     # then the pick ran after the lock was granted and saw the committed claim: at capacity, nothing more taken
     assert outcome == {"refused": "at_capacity"}
     assert Case.objects.get(pk=second.pk).status == Case.Status.NEW
@@ -170,17 +172,10 @@ def test_the_pick_sent_with_the_lock_sees_a_presence_change_committed_while_it_w
     bob = AgentFactory(user__username="bob", departments=[department]).user
     waiting = CaseFactory(department=department)
     tab = psycopg.connect(**connection.get_connection_params())
-    try:
-        tab.execute("SELECT 1 FROM cases_agentprofile WHERE user_id = %s FOR NO KEY UPDATE", [bob.pk])
-        tab.execute("UPDATE cases_agentprofile SET presence = 'away' WHERE user_id = %s", [bob.pk])
-        # when he takes next meanwhile, and the presence change commits
-        outcome = {}
-        thread = _take_in_thread(bob, outcome)
-        _wait_for_a_lock_wait()
-        tab.commit()
-        thread.join(timeout=20)
-    finally:
-        tab.close()
+    tab.execute("SELECT 1 FROM cases_agentprofile WHERE user_id = %s FOR NO KEY UPDATE", [bob.pk])
+    tab.execute("UPDATE cases_agentprofile SET presence = 'away' WHERE user_id = %s", [bob.pk])
+    # when he takes next meanwhile, and the presence change commits
+    outcome = _take_while_the_other_tab_commits(bob, tab)
     # then he is away: refused, and the chat is still waiting
     assert outcome == {"refused": "not_available"}
     assert Case.objects.get(pk=waiting.pk).status == Case.Status.NEW
