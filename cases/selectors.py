@@ -377,25 +377,39 @@ def reference_cache_clear(**_kwargs) -> None:
 WORKSPACE_MESSAGES = 200  # the latest messages of a conversation shown on the workspace (the poll appends newer ones)
 
 
-def workspace_data(*, case: Case, user) -> dict:
+def workspace_data(*, case: Case, user, touch_at=None) -> dict:
     """Everything the case workspace shows, with a fixed number of queries whatever the history length. Every list
     is bounded. ``case`` comes from ``case_get_for_agent(related=WORKSPACE_CASE_RELATED)`` (its callback is joined,
     so a case without one costs no query for it). Two statements of plain rows (``cases.selectors_360``): the
     customer 360 (orders, subscriptions, refunds, credits, earlier cases), and the case's conversation, timeline
     and other viewers; their JSON texts are the whole input of the panels rendered from them (``cases.panels``:
-    memoised on that input, so an unchanged panel is neither decoded nor rendered again)."""
+    memoised on that input, so an unchanged panel is neither decoded nor rendered again).
+
+    ``touch_at`` (PostgreSQL; only ``cases.services.workspace.case_workspace_open`` passes it): the case-rows
+    statement also upserts the viewer's row at that time, and ``viewer_written`` says whether it wrote."""
     from django.db.models import Prefetch, prefetch_related_objects
     from django.utils import timezone
 
     from cases import panels
     from cases.models import Callback, CallbackAttempt
-    from cases.selectors_360 import _loads, case_rows_texts, customer_360_texts, shape_viewers
-    from cases.services.workspace import VIEWER_TTL
+    from cases.selectors_360 import (
+        _loads,
+        case_rows_texts,
+        case_rows_texts_touching,
+        customer_360_texts,
+        shape_viewers,
+    )
+    from cases.services.workspace import VIEWER_FRESH, VIEWER_TTL
 
     texts = customer_360_texts(customer_id=case.customer_id, case_id=case.pk)
-    messages_t, events_t, viewers_t = case_rows_texts(
-        case_id=case.pk, viewer_id=user.pk, since=timezone.now() - VIEWER_TTL, messages=WORKSPACE_MESSAGES + 1
-    )
+    rows = {"case_id": case.pk, "viewer_id": user.pk, "messages": WORKSPACE_MESSAGES + 1}
+    if touch_at is None:
+        written = False
+        messages_t, events_t, viewers_t = case_rows_texts(**rows, since=timezone.now() - VIEWER_TTL)
+    else:
+        (messages_t, events_t, viewers_t), written = case_rows_texts_touching(
+            **rows, since=touch_at - VIEWER_TTL, now=touch_at, fresh=touch_at - VIEWER_FRESH
+        )
     conversation = panels.conversation(messages_t, customer_name=case.customer.name, limit=WORKSPACE_MESSAGES)
     timeline = panels.timeline(events_t)
     macros = macro_choices(department_id=case.department_id)
@@ -417,6 +431,7 @@ def workspace_data(*, case: Case, user) -> dict:
         "callback": callback,
         "viewers": shape_viewers(_loads(viewers_t)),
         "last_id": conversation.last_id,
+        "viewer_written": written,
     }
 
 

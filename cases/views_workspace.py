@@ -31,8 +31,7 @@ def workspace(request, reference: str):
     case = selectors.case_get_for_agent(
         user=request.user, reference=reference, related=selectors.WORKSPACE_CASE_RELATED
     )
-    ws.case_viewer_touch(case=case, user=request.user, arriving=True)
-    data = selectors.workspace_data(case=case, user=request.user)
+    data = ws.case_workspace_open(case=case, user=request.user)  # records the viewer, reads the page's rows
     profile = selectors.agent_profile_of(request.user)
     is_holder = case.assignee_id == request.user.pk
     csrf_token = get_token(request)  # one token for the page (the memoised panel gets it put in)

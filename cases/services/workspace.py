@@ -194,6 +194,27 @@ def macro_render(*, macro: Macro, case: Case, agent) -> str:
         return macro.body
 
 
+def case_workspace_open(*, case: Case, user, now: datetime | None = None) -> dict:
+    """The workspace page opened by ``user``: records them as a viewer by ``case_viewer_touch``'s rule (written only
+    when their row is older than ``VIEWER_FRESH``; a write wakes the other viewers' live polls, after the commit)
+    and returns the page's rows (``selectors.workspace_data``). On PostgreSQL the viewer upsert is sent inside the
+    case-rows statement (``selectors_360.case_rows_sql(touch=True)``): one round trip instead of two per page view,
+    still one autocommit statement. Elsewhere, the upsert and then the reads."""
+    from cases import selectors
+    from cases.live import VIEWER, case_news_publish
+
+    now = now or timezone.now()
+    if connection.vendor != "postgresql":
+        case_viewer_touch(case=case, user=user, now=now, arriving=True)
+        data = selectors.workspace_data(case=case, user=user)
+    else:
+        data = selectors.workspace_data(case=case, user=user, touch_at=now)
+        if data["viewer_written"]:
+            case_news_publish(case_id=case.pk, kind=VIEWER)
+    del data["viewer_written"]
+    return data
+
+
 def case_viewer_touch(*, case: Case, user, now: datetime | None = None, arriving: bool = False) -> bool:
     """Record that ``user`` has the case open (one upsert, no lock): the collision line reads the last
     ``VIEWER_TTL``. A row touched less than ``VIEWER_FRESH`` ago is left as it is (nothing written, nothing

@@ -83,11 +83,12 @@ def test_workspace_uses_a_fixed_number_of_queries(
     url = reverse("cases:workspace", kwargs={"reference": case.reference})
     # 16 before session 3: the customer 360 (orders, items, shipments, scans, subscriptions, charges, refunds,
     # credits, earlier cases) was nine queries and the messages, events and other viewers three; they are two
-    # statements now (cases.selectors_360). The 6: session, user with profile, case, viewer upsert, customer 360,
-    # the case's messages + events + other viewers.
-    with django_assert_num_queries(8):  # cold: the departments and macros lists are read once
+    # statements now (cases.selectors_360). 6 in session 4; the viewer upsert now goes in the case-rows statement
+    # (session 5). The 5: session, user with profile, case, customer 360, the viewer upsert with the case's
+    # messages + events + other viewers.
+    with django_assert_num_queries(7):  # cold: the departments and macros lists are read once
         client.get(url)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         response = client.get(url)
     assert response.status_code == 200
     assert b"m%d" % (rows - 1) in response.content
@@ -263,6 +264,47 @@ def test_collision_shows_who_else_is_viewing(client, agent, supervisor, departme
         reverse("cases:workspace_poll", kwargs={"reference": case.reference}), headers={"HX-Request": "true"}
     ).content.decode()
     assert "Also viewing" in html and "sam" in html
+
+
+def test_opening_the_workspace_records_the_viewer_by_the_touch_rule_with_the_same_rows(
+    agent, supervisor, department, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cases import selectors
+    from cases.models import CaseViewer
+    from cases.services.workspace import VIEWER_FRESH, case_workspace_open
+
+    case = CaseFactory(department=department)
+    message_post(case_id=case.pk, kind="customer", body="hello there", author=case.customer.user)
+    t0 = timezone.now()
+    CaseViewer.objects.create(case=case, user=supervisor, last_seen_at=t0)
+    selectors.workspace_data(case=case, user=agent)  # the cached reference lists, read once
+    # given a first view: the row is written (in the case-rows statement: no query of its own) and the other
+    # viewers' polls are woken after the commit
+    with django_capture_on_commit_callbacks() as announced, django_assert_num_queries(2):
+        data = case_workspace_open(case=case, user=agent, now=t0)
+    assert len(announced) == 1
+    assert CaseViewer.objects.get(case=case, user=agent).last_seen_at == t0
+    # the page's rows are workspace_data's: the other viewer listed, never the viewer themself
+    expected = selectors.workspace_data(case=case, user=agent)
+    del expected["viewer_written"]
+    assert data == expected
+    assert [v.username for v in data["viewers"]] == [supervisor.username]
+    assert "hello there" in data["conversation"].html
+    # when it is opened again within VIEWER_FRESH: nothing written, nobody woken
+    with django_capture_on_commit_callbacks() as announced:
+        case_workspace_open(case=case, user=agent, now=t0 + VIEWER_FRESH - timedelta(seconds=1))
+    assert announced == []
+    assert CaseViewer.objects.get(case=case, user=agent).last_seen_at == t0
+    # then a view after VIEWER_FRESH writes the new time again and wakes the others
+    later = t0 + VIEWER_FRESH + timedelta(seconds=1)
+    with django_capture_on_commit_callbacks() as announced:
+        case_workspace_open(case=case, user=agent, now=later)
+    assert len(announced) == 1
+    assert CaseViewer.objects.get(case=case, user=agent).last_seen_at == later
 
 
 def test_customers_cannot_open_the_workspace(client, customer, department):
