@@ -108,6 +108,59 @@ def _timeline(text, _env) -> Timeline:
     return Timeline(_render(f"{PANELS_TEMPLATE}#timeline", {"events": events}), explained)
 
 
+class CaseHead(NamedTuple):
+    meta: str  # status, priority, channel, department, intent and holder (the SLA countdown stays in the page)
+    customer: str  # the Customer panel
+    triage: str  # "Why it is here" (empty without a triage decision or escalation reasons)
+
+
+def case_head(*, case, triage_explained) -> CaseHead:
+    """The case's header line (but the SLA countdown, which moves with the clock, and the value at stake), the
+    Customer panel and "Why it is here". Their whole input: the case's status, priority, channel, intent, department
+    name, holder's username, triage and escalation reasons (as their JSON text: a key of exactly the decoded values),
+    the customer's name, email, phone, social handle and since-when, and the triage explanation lines (from the
+    timeline)."""
+    customer = case.customer
+    key = (
+        case.status,
+        case.priority,
+        case.channel,
+        case.intent,
+        case.department.name,
+        case.assignee.get_username() if case.assignee_id else None,
+        json.dumps([case.triage, case.escalation_reasons]),
+        (customer.name, customer.email, customer.phone, customer.social_handle, customer.created_at),
+        tuple(triage_explained),
+    )
+    return _memo(_case_head)(key, _environment())
+
+
+@functools.lru_cache(maxsize=MEMO_SIZE)
+def _case_head(key, _env) -> CaseHead:
+    from cases.models import Case
+
+    status, priority, channel, intent, department, holder, triage_json, customer, explained = key
+    triage, reasons = json.loads(triage_json)
+    name, email, phone, social_handle, created_at = customer
+    labels = Case(status=status, priority=priority, channel=channel, intent=intent)  # never saved: its labels
+    context = {
+        "case": SimpleNamespace(
+            status=status, priority=priority, channel=channel, triage=triage, escalation_reasons=reasons
+        ),
+        "status_label": labels.get_status_display(),
+        "priority_label": labels.get_priority_display(),
+        "channel_label": labels.get_channel_display(),
+        "intent_label": labels.get_intent_display(),
+        "department": department,
+        "holder": holder,
+        "customer": SimpleNamespace(
+            name=name, email=email, phone=phone, social_handle=social_handle, created_at=created_at
+        ),
+        "triage_explained": list(explained),
+    }
+    return CaseHead(*(_render(f"{PANELS_TEMPLATE}#{part}", context) for part in CaseHead._fields))
+
+
 # "Work the case" is the same for every view of a case in one state, but for the request's CSRF token: it is rendered
 # with this stand-in (random per process, so no input can contain it) and the token put in its place afterwards. The
 # token is letters and digits (Django's masked token), which HTML-escaping leaves as they are.
@@ -156,5 +209,5 @@ def _decode(text: str):
 
 def memo_clear() -> None:
     """Empty the memos (tests; templates reloaded in development)."""
-    for memo in (_customer_360, _conversation, _timeline, _work):
+    for memo in (_customer_360, _conversation, _timeline, _work, _case_head):
         memo.cache_clear()

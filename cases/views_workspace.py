@@ -38,6 +38,7 @@ def workspace(request, reference: str):
     context = {
         "case": case,
         **data,
+        "head": panels.case_head(case=case, triage_explained=data["triage_explained"]),
         "live_state": selectors.live_token_viewers(user_ids=[u.pk for u in data["viewers"]]),
         "work": panels.work(
             case=case,

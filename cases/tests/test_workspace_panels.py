@@ -223,3 +223,129 @@ def test_nothing_is_memoised_with_debug_on(world, settings):
     first = panels.customer_360(_texts(case), order_id=case.order_id)
     assert panels.customer_360(_texts(case), order_id=case.order_id) == first
     assert panels._customer_360.cache_info().currsize == 0
+
+
+# The case head as it was inline in cases/workspace.html before it was memoised (session 5): the memo must render
+# exactly this, from the case itself.
+_INLINE_HEAD = {
+    "meta": """<span class="badge s-{{ case.status }}" id="case-status">{{ case.get_status_display }}</span>
+      <span class="pri p{{ case.priority }}">{{ case.get_priority_display }}</span>
+      <span class="chan {{ case.channel }}">{{ case.get_channel_display }}</span>
+      <span>{{ case.department.name }}</span>
+      <span>Intent: {{ case.get_intent_display }}</span>
+      <span>With: <strong>{{ case.assignee.get_username|default:"nobody (in queue)" }}</strong></span>""",
+    "customer": """<section class="panel">
+      <h2>Customer</h2>
+      <p><strong>{{ case.customer.name }}</strong><br>{{ case.customer.email }}<br>{{ case.customer.phone|default:"no phone" }}{% if case.customer.social_handle %} · {{ case.customer.social_handle }}{% endif %}<br>
+      <span class="muted">Customer since {{ case.customer.created_at|date:"M Y" }}</span></p>
+    </section>""",
+    "triage": """{% if case.triage or case.escalation_reasons %}
+    <details class="triage"><summary>Why it is here: {% for r in case.escalation_reasons %}<span class="badge">{{ r.trigger|default:r.code|default:r }}</span> {% endfor %}{% if case.triage.intent %}<span class="muted">intent {{ case.triage.intent }}{% if case.triage.confidence %} ({{ case.triage.confidence }}){% endif %}</span>{% endif %}</summary>
+      <ul class="explained">
+      {% for line in triage_explained %}<li>{{ line }}</li>{% endfor %}
+      {% for r in case.escalation_reasons %}{% if r.detail %}<li>{{ r.detail }}</li>{% endif %}{% endfor %}
+      </ul>
+      {% if case.triage.delivery_evidence %}<p class="small"><strong>Delivery evidence:</strong> {% for k, v in case.triage.delivery_evidence.items %}{{ k }}: {{ v }}{% if not forloop.last %} · {% endif %}{% endfor %}</p>{% endif %}
+    </details>
+    {% endif %}""",
+}
+
+
+def _rich_head_case(agent, department):
+    from customers.tests.factories import CustomerFactory
+
+    customer = CustomerFactory(name="Dana <O'Neil>", phone="", social_handle="@dana&co")
+    return CaseFactory(
+        department=department,
+        customer=customer,
+        status="assigned",
+        assignee=agent,
+        priority=1,
+        channel="social",
+        intent="refund",
+        triage={
+            "intent": "refund",
+            "confidence": 0.91,
+            "delivery_evidence": {"photo": "p<1>.jpg", "gps_m": 222, "signed": False},
+        },
+        escalation_reasons=[
+            {"code": "value", "trigger": "high value", "detail": "over 500 <EUR>"},
+            {"code": "sentiment"},
+        ],
+    )
+
+
+@pytest.mark.parametrize("kind", ["rich", "bare"])
+def test_the_case_head_is_what_the_page_rendered_inline(agent, department, kind):
+    from django.template import engines
+
+    from cases.selectors import case_get_for_agent
+
+    made = _rich_head_case(agent, department) if kind == "rich" else CaseFactory(department=department)
+    case = case_get_for_agent(user=agent, reference=made.reference) if kind == "rich" else made
+    explained = ("triage said <refund>", "photo 222 m off") if kind == "rich" else ()
+    head = panels.case_head(case=case, triage_explained=explained)
+    for part, source in _INLINE_HEAD.items():
+        inline = engines["django"].from_string(source).render({"case": case, "triage_explained": list(explained)})
+        assert getattr(head, part) == inline, part
+    assert (kind == "rich") == ("Delivery evidence" in head.triage)
+
+
+def _head(**changes):
+    inputs = {
+        "status": "assigned",
+        "priority": 2,
+        "channel": "chat",
+        "intent": "tracking",
+        "department": SimpleNamespace(name="Billing"),
+        "assignee_id": 7,
+        "assignee": SimpleNamespace(get_username=lambda: "alice"),
+        "triage": {"intent": "tracking", "confidence": 0.5},
+        "escalation_reasons": [{"code": "sentiment", "detail": "angry"}],
+        "customer": SimpleNamespace(
+            name="Carol",
+            email="c@example.com",
+            phone="+1",
+            social_handle="",
+            created_at=datetime(2025, 3, 1, tzinfo=UTC),
+        ),
+    }
+    explained = changes.pop("triage_explained", ("line one",))
+    customer = changes.pop("customer", {})
+    inputs.update(changes)
+    inputs["customer"] = SimpleNamespace(**{**vars(inputs["customer"]), **customer})
+    return panels.case_head(case=SimpleNamespace(**inputs), triage_explained=explained)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"status": "waiting_customer"},
+        {"priority": 1},
+        {"channel": "email"},
+        {"intent": "refund"},
+        {"department": SimpleNamespace(name="Pharmacy")},
+        {"assignee_id": None, "assignee": None},
+        {"assignee": SimpleNamespace(get_username=lambda: "bob")},
+        {"triage": {"intent": "tracking", "confidence": 0.6}},
+        {"triage": {"intent": "tracking", "confidence": 0.5, "delivery_evidence": {"photo": "x"}}},
+        {"triage": {}, "escalation_reasons": []},
+        {"escalation_reasons": [{"code": "sentiment", "detail": "calm"}]},
+        {"escalation_reasons": [{"code": "sentiment", "detail": "angry"}, {"code": "value", "trigger": "high value"}]},
+        {"customer": {"name": "Caroline"}},
+        {"customer": {"email": "d@example.com"}},
+        {"customer": {"phone": ""}},
+        {"customer": {"social_handle": "@carol"}},
+        {"customer": {"created_at": datetime(2024, 3, 1, tzinfo=UTC)}},
+        {"triage_explained": ("line two",)},
+    ],
+)
+def test_any_input_of_the_case_head_changes_it(change):
+    assert _head(**change) != _head()
+
+
+def test_the_case_head_comes_from_the_memo():
+    first = _head()
+    assert _head() is first
+    assert panels._case_head.cache_info().hits == 1
+    assert panels._case_head.cache_info().maxsize == panels.MEMO_SIZE
