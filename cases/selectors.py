@@ -395,20 +395,24 @@ def workspace_data(*, case: Case, user, touch_at=None) -> dict:
     from cases.selectors_360 import (
         _loads,
         case_rows_texts,
-        case_rows_texts_touching,
         customer_360_texts,
         shape_viewers,
+        workspace_texts_touching,
     )
     from cases.services.workspace import VIEWER_FRESH, VIEWER_TTL
 
-    texts = customer_360_texts(customer_id=case.customer_id, case_id=case.pk)
     rows = {"case_id": case.pk, "viewer_id": user.pk, "messages": WORKSPACE_MESSAGES + 1}
     if touch_at is None:
         written = False
+        texts = customer_360_texts(customer_id=case.customer_id, case_id=case.pk)
         messages_t, events_t, viewers_t = case_rows_texts(**rows, since=timezone.now() - VIEWER_TTL)
     else:
-        (messages_t, events_t, viewers_t), written = case_rows_texts_touching(
-            **rows, since=touch_at - VIEWER_TTL, now=touch_at, fresh=touch_at - VIEWER_FRESH
+        texts, (messages_t, events_t, viewers_t), written = workspace_texts_touching(
+            customer_id=case.customer_id,
+            **rows,
+            since=touch_at - VIEWER_TTL,
+            now=touch_at,
+            fresh=touch_at - VIEWER_FRESH,
         )
     conversation = panels.conversation(messages_t, customer_name=case.customer.name, limit=WORKSPACE_MESSAGES)
     timeline = panels.timeline(events_t)

@@ -381,13 +381,9 @@ EVENTS = 100  # the latest timeline events shown
 
 
 @functools.cache
-def case_rows_sql(*, touch: bool = False) -> str:
+def case_rows_sql() -> str:
     """The latest messages (with their author's username), the latest events (with their actor's username and the
-    triage explanation) and who else viewed the case since a time: one statement, built from the models once.
-
-    ``touch``: the same statement also records the viewer (``cases.services.workspace.case_workspace_open``): the
-    viewer upsert of ``case_viewer_touch`` as a data-modifying CTE, its row count as a fourth column. The lists do
-    not see that write (one snapshot), and the viewer's own row is never in their "other viewers" anyway."""
+    triage explanation) and who else viewed the case since a time: one statement, built from the models once."""
     from django.contrib.auth import get_user_model
 
     from cases.models import CaseEvent, CaseViewer, Message
@@ -399,18 +395,8 @@ def case_rows_sql(*, touch: bool = False) -> str:
         return f'"{model._meta.db_table}"'
 
     username = c(User, User.USERNAME_FIELD)
-    touched = ""
-    if touch:
-        v_case, v_user, v_seen = (c(CaseViewer, f) for f in ("case", "user", "last_seen_at"))
-        touched = f"""WITH touched AS (
-  INSERT INTO {t(CaseViewer)} ({v_case}, {v_user}, {v_seen}) SELECT %(case)s, %(viewer)s, %(now)s
-   WHERE NOT EXISTS (SELECT 1 FROM {t(CaseViewer)}
-                      WHERE {v_case} = %(case)s AND {v_user} = %(viewer)s AND {v_seen} > %(fresh)s)
-  ON CONFLICT ({v_case}, {v_user}) DO UPDATE SET {v_seen} = excluded.{v_seen}
-  RETURNING 1)
-"""
-    return f"""{touched}
-SELECT x.messages::text, x.events::text, x.viewers::text{", (SELECT count(*) FROM touched)" if touch else ""} FROM (SELECT
+    return f"""
+SELECT x.messages::text, x.events::text, x.viewers::text FROM (SELECT
  (SELECT COALESCE(json_agg(json_build_array(m.id, m.kind, u.{username}, m.body, m.created_at) ORDER BY m.id DESC), '[]')
     FROM (SELECT m.{c(Message, "id")} AS id, m.{c(Message, "kind")} AS kind, m.{c(Message, "author")} AS author_id,
                  m.{c(Message, "body")} AS body, m.{c(Message, "created_at")} AS created_at
@@ -466,17 +452,45 @@ def case_rows_texts(*, case_id: int, viewer_id: int, since, messages: int) -> tu
         return tuple(cur.fetchone())
 
 
-def case_rows_texts_touching(
-    *, case_id: int, viewer_id: int, since, messages: int, now, fresh
-) -> tuple[tuple[str, str, str], bool]:
-    """``case_rows_texts`` sent with the viewer's upsert in the same statement (PostgreSQL only; the write belongs
-    to ``cases.services.workspace.case_workspace_open``): the texts, and whether the viewer row was written (it is
-    not when it was touched after ``fresh``). One round trip instead of two, in autocommit as the upsert was."""
-    params = {"case": case_id, "messages": messages, "since": since, "viewer": viewer_id, "now": now, "fresh": fresh}
+@functools.cache
+def workspace_sql() -> str:
+    """The workspace page's one statement (PostgreSQL): the viewer's upsert, the customer 360's five texts, the
+    case's three, and whether the viewer row was written. The upsert is ``case_viewer_touch``'s as a data-modifying
+    CTE; the two reads are the statements above, unchanged, as the two sides of a cross join of one row each. The
+    reads do not see the upsert (one snapshot), and the viewer's own row is never among the "other viewers"."""
+    from cases.models import CaseViewer
+
+    table = f'"{CaseViewer._meta.db_table}"'
+    case, user, seen = (_col(CaseViewer, f) for f in ("case", "user", "last_seen_at"))
+    return f"""WITH touched AS (
+  INSERT INTO {table} ({case}, {user}, {seen}) SELECT %(case)s, %(viewer)s, %(now)s
+   WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {case} = %(case)s AND {user} = %(viewer)s AND {seen} > %(fresh)s)
+  ON CONFLICT ({case}, {user}) DO UPDATE SET {seen} = excluded.{seen}
+  RETURNING 1)
+SELECT c.*, r.*, (SELECT count(*) FROM touched) FROM ({customer_360_sql()}) c, ({case_rows_sql()}) r
+"""
+
+
+def workspace_texts_touching(
+    *, customer_id: int, case_id: int, viewer_id: int, since, messages: int, now, fresh
+) -> tuple[tuple[str, ...], tuple[str, str, str], bool]:
+    """``customer_360_texts`` and ``case_rows_texts`` in one statement with the viewer's upsert (PostgreSQL only;
+    the write belongs to ``cases.services.workspace.case_workspace_open``): the 360's five texts, the case's three,
+    and whether the viewer row was written (it is not when it was touched after ``fresh``). One round trip instead
+    of three, in autocommit as the upsert was."""
+    params = {
+        "customer": customer_id,
+        "case": case_id,
+        "messages": messages,
+        "since": since,
+        "viewer": viewer_id,
+        "now": now,
+        "fresh": fresh,
+    }
     with rawrows.cursor() as cur:
-        cur.execute(case_rows_sql(touch=True), params)
-        *texts, written = cur.fetchone()
-    return tuple(texts), written > 0
+        cur.execute(workspace_sql(), params)
+        row = cur.fetchone()
+    return tuple(row[:5]), tuple(row[5:8]), row[8] > 0
 
 
 def shape_messages(messages_j) -> list[dict]:

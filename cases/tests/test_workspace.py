@@ -83,12 +83,12 @@ def test_workspace_uses_a_fixed_number_of_queries(
     url = reverse("cases:workspace", kwargs={"reference": case.reference})
     # 16 before session 3: the customer 360 (orders, items, shipments, scans, subscriptions, charges, refunds,
     # credits, earlier cases) was nine queries and the messages, events and other viewers three; they are two
-    # statements now (cases.selectors_360). 6 in session 4; the viewer upsert now goes in the case-rows statement
-    # (session 5). The 5: session, user with profile, case, customer 360, the viewer upsert with the case's
-    # messages + events + other viewers.
-    with django_assert_num_queries(7):  # cold: the departments and macros lists are read once
+    # statements now (cases.selectors_360); 6 in session 4 with the viewer upsert. Since session 5 the upsert and
+    # both reads are one statement (selectors_360.workspace_sql). The 4: session, user with profile, case, the
+    # viewer upsert with the customer 360 and the case's messages + events + other viewers.
+    with django_assert_num_queries(6):  # cold: the departments and macros lists are read once
         client.get(url)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         response = client.get(url)
     assert response.status_code == 200
     assert b"m%d" % (rows - 1) in response.content
@@ -282,9 +282,9 @@ def test_opening_the_workspace_records_the_viewer_by_the_touch_rule_with_the_sam
     t0 = timezone.now()
     CaseViewer.objects.create(case=case, user=supervisor, last_seen_at=t0)
     selectors.workspace_data(case=case, user=agent)  # the cached reference lists, read once
-    # given a first view: the row is written (in the case-rows statement: no query of its own) and the other
-    # viewers' polls are woken after the commit
-    with django_capture_on_commit_callbacks() as announced, django_assert_num_queries(2):
+    # given a first view: the row is written (in the page's one statement with both reads) and the other viewers'
+    # polls are woken after the commit
+    with django_capture_on_commit_callbacks() as announced, django_assert_num_queries(1):
         data = case_workspace_open(case=case, user=agent, now=t0)
     assert len(announced) == 1
     assert CaseViewer.objects.get(case=case, user=agent).last_seen_at == t0

@@ -349,3 +349,30 @@ def test_the_case_head_comes_from_the_memo():
     assert _head() is first
     assert panels._case_head.cache_info().hits == 1
     assert panels._case_head.cache_info().maxsize == panels.MEMO_SIZE
+
+
+def test_the_pages_one_statement_reads_what_the_two_reads_do(world, agent, supervisor):
+    from datetime import timedelta
+
+    from cases.models import CaseViewer
+    from cases.services.workspace import VIEWER_FRESH, VIEWER_TTL
+
+    case = world["case"]
+    Message.objects.create(case=case, kind="customer", body="where is it?")
+    now = timezone.now()
+    CaseViewer.objects.create(case=case, user=supervisor, last_seen_at=now - timedelta(seconds=3))
+    rows = {"case_id": case.pk, "viewer_id": agent.pk, "since": now - VIEWER_TTL, "messages": 51}
+    texts, case_texts, written = selectors_360.workspace_texts_touching(
+        customer_id=case.customer_id, **rows, now=now, fresh=now - VIEWER_FRESH
+    )
+    assert texts == _texts(case)
+    assert case_texts == selectors_360.case_rows_texts(**rows)
+    assert written and CaseViewer.objects.get(case=case, user=agent).last_seen_at == now
+    assert supervisor.username in case_texts[2] and agent.username not in case_texts[2]
+    _, _, written = selectors_360.workspace_texts_touching(
+        customer_id=case.customer_id,
+        **rows,
+        now=now + timedelta(seconds=1),
+        fresh=now + timedelta(seconds=1) - VIEWER_FRESH,
+    )
+    assert not written and CaseViewer.objects.get(case=case, user=agent).last_seen_at == now
