@@ -198,8 +198,8 @@ def case_workspace_open(*, case: Case, user, now: datetime | None = None) -> dic
     """The workspace page opened by ``user``: records them as a viewer by ``case_viewer_touch``'s rule (written only
     when their row is older than ``VIEWER_FRESH``; a write wakes the other viewers' live polls, after the commit)
     and returns the page's rows (``selectors.workspace_data``). On PostgreSQL the viewer upsert is sent inside the
-    case-rows statement (``selectors_360.case_rows_sql(touch=True)``): one round trip instead of two per page view,
-    still one autocommit statement. Elsewhere, the upsert and then the reads."""
+    page's one statement with the 360 and the case's lists (``selectors_360.workspace_sql``): one round trip instead
+    of three per page view, still one autocommit statement. Elsewhere, the upsert and then the reads."""
     from cases import selectors
     from cases.live import VIEWER, case_news_publish
 
