@@ -211,7 +211,7 @@ def update_then_insert(instance, names, new, *, connection=None, commit: bool = 
     round trip for a change and the row that records it. Returns ``new`` with its primary key.
 
     ``commit=True``: the caller's transaction ends with this statement — nothing is read or written after it. When
-    that transaction is its own (``owns_transaction``), COMMIT goes in the same round trip (psycopg pipeline); the
+    that transaction is its own (``owns_transaction``), COMMIT goes in the same round trip (``_Wire``); the
     atomic block's exit then finds the session idle (psycopg's ``commit()`` does nothing) and runs the on-commit
     callbacks as usual. Otherwise the flag is ignored and the block commits as always."""
     connection = connection or connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the thread-local proxy
@@ -223,6 +223,9 @@ def update_then_insert(instance, names, new, *, connection=None, commit: bool = 
     values = _update_values(instance, update_fields, connection) + _insert_values(new, insert_fields, connection)
     sql = _combined(update_sql, insert_sql)
     commit = commit and owns_transaction(connection)
+    wire = _wire(connection) if commit else None
+    if wire is not None:  # nobody observes: the statement and the COMMIT in one batch on the wire (``_Wire``)
+        return _inserted(new, wire.run([(sql, values), (_COMMIT, None)])[0][0][0], connection)
     kept = _kept_cursor(connection, sql)
     if kept is None:
         with cursor(connection=connection) as c:
@@ -236,12 +239,7 @@ def update_then_insert(instance, names, new, *, connection=None, commit: bool = 
             pk = c.fetchone()[0]
         return _inserted(new, pk, connection)
     try:
-        if commit:
-            with connection.connection.pipeline():
-                kept.execute(_encoded(sql), values)
-                _kept_cursor(connection, _COMMIT, plain=True).execute(_COMMIT)
-        else:
-            kept.execute(_encoded(sql), values)
+        kept.execute(_encoded(sql), values)
         pk = kept.fetchone()[0]
     except BaseException:
         _forget_kept(connection)
@@ -290,8 +288,9 @@ def _psycopg():
 def together(statements, *, connection=None) -> list[list[tuple]]:
     """Run fixed ``(sql, params)`` statements back to back in ONE round trip and return each one's rows.
 
-    psycopg's pipeline mode sends them without waiting for each result (each still prepared like ``cursor()``'s);
-    the server runs them one after the other as usual, each with its own snapshot (READ COMMITTED), so a statement
+    libpq's pipeline mode sends them without waiting for each result (each still prepared like ``cursor()``'s): as
+    one batch on the wire (``_Wire``) when nobody observes the statements, else through psycopg's pipeline and
+    cursors that query logs and execute wrappers see. The server runs them one after the other as usual, each with its own snapshot (READ COMMITTED), so a statement
     that follows a lock sees everything committed before the lock was granted — exactly as if they were sent one by
     one. When the enclosing atomic block has not opened its transaction yet, its BEGIN goes in the same round trip:
     psycopg would otherwise send BEGIN on its own and wait for the answer first. To stop it, psycopg's autocommit
@@ -318,34 +317,35 @@ def together(statements, *, connection=None) -> list[list[tuple]]:
         and raw.pgconn.transaction_status == TransactionStatus.IDLE
         and raw.pgconn.pipeline_status == PipelineStatus.OFF
     )
-    kept = _kept_cursor(connection, (0, statements[0][0])) is not None
-    if kept:  # nobody observes: the connection's own cursors, kept between claims, and the statements as bytes
-        cursors = [_kept_cursor(connection, (i, sql)) for i, (sql, _) in enumerate(statements)]
-        queries = [_encoded(sql) for sql, _ in statements]
-        begin_cursor = _kept_cursor(connection, _BEGIN, plain=True) if begin else None
-    else:
-        cursors = [cursor(connection=connection) for _ in statements]
-        queries = [sql for sql, _ in statements]
-        begin_cursor = psycopg.Cursor(raw) if begin else None
+    wire = _wire(connection)
+    if wire is not None:  # nobody observes: one batch on the wire (``_Wire``)
+        try:
+            if begin:
+                raw.autocommit = True
+            rows = wire.run([(_BEGIN, None), *statements] if begin else statements)
+            return rows[1:] if begin else rows
+        except BaseException:
+            if begin and raw.pgconn.transaction_status == TransactionStatus.IDLE:
+                raw.autocommit = False  # BEGIN never ran: give the atomic block back the state it set
+            raise
+    cursors = [cursor(connection=connection) for _ in statements]
+    begin_cursor = psycopg.Cursor(raw) if begin else None
     try:
         if begin:
             raw.autocommit = True
         with raw.pipeline():
             if begin:
                 begin_cursor.execute(_BEGIN)
-            for c, query, (_, params) in zip(cursors, queries, statements, strict=True):
-                c.execute(query, params)
+            for c, (sql, params) in zip(cursors, statements, strict=True):
+                c.execute(sql, params)
         return [c.fetchall() for c in cursors]
     except BaseException:
         if begin and raw.pgconn.transaction_status == TransactionStatus.IDLE:
             raw.autocommit = False  # BEGIN never ran: give the atomic block back the state it set
-        if kept:
-            _forget_kept(connection)
         raise
     finally:
-        if not kept:
-            for c in cursors:
-                c.close()
+        for c in cursors:
+            c.close()
 
 
 _BEGIN = b"BEGIN"
@@ -362,13 +362,159 @@ def _encoded(sql: str) -> bytes:
     return query
 
 
-def _kept_cursor(connection, key, *, plain: bool = False):
+def _wire(connection):
+    """The connection's ``_Wire`` (made on first use; a new psycopg connection gets a new one). None while queries
+    are logged or an execute wrapper is installed: the caller then uses cursors, which they see."""
+    if connection.queries_logged or connection.execute_wrappers:
+        return None
+    raw = _prepared_raw(connection)
+    wire = connection.__dict__.get("_rawrows_wire")
+    if wire is None or wire.raw is not raw:
+        connection.validate_thread_sharing()
+        wire = connection._rawrows_wire = _Wire(raw, connection)
+    return wire
+
+
+class _Wire:
+    """Fixed statements sent as one batch straight through libpq's pipeline mode, for take-next's two round trips.
+
+    psycopg's pipeline (``Connection.pipeline()``) waits for the socket and flushes after every statement it
+    queues, then sends a Sync and a Flush request of their own: nine packets, sixteen ``poll`` calls and a
+    cursor's result machinery a claim, each packet waking the server's backend. Here every message of the batch
+    (BEGIN, each prepared statement's Bind/Execute, COMMIT, one Sync) is queued in libpq's output buffer and
+    flushed with one ``send``; the answers are read until the Sync's. The statements are the same (prepared once
+    per connection under names of their own, kept in psycopg's table of prepared statements), each still run by the server after
+    the one before it with its own snapshot; parameters are dumped and rows loaded by psycopg's own ``PostgresQuery``
+    and ``Transformer`` with the connection's adapters (Django's loaders included), as a cursor does. A statement's
+    error comes out as psycopg's error class, as from psycopg's pipeline; the statements after it are skipped by
+    the server (the pipeline is aborted up to the Sync) and the connection is left out of pipeline mode."""
+
+    def __init__(self, raw, db):
+        import select
+
+        from psycopg._queries import PostgresQuery
+        from psycopg.adapt import Transformer
+
+        self.raw, self.db = raw, db
+        self.pgconn = raw.pgconn
+        self._query = lambda: PostgresQuery(Transformer(raw))
+        self._queries: dict = {}  # sql -> PostgresQuery (its Transformer keeps the dumpers and loaders found)
+        # The statements prepared on the server are registered in psycopg's own table of them (``_prepared``),
+        # under keys of their own: psycopg deallocates everything it lists on every ROLLBACK (DEALLOCATE ALL) and
+        # evicts the oldest past ``prepared_max`` (DEALLOCATE name), and a statement gone from the table is
+        # prepared again under a new name with the next batch.
+        self._prepared = raw._prepared._names
+        self._count = 0
+        self._poll = select.poll()
+        self._poll.register(self.pgconn.socket, select.POLLIN)
+        self._select = select.select
+
+    def run(self, statements) -> list:
+        """Run ``(sql, params)`` statements (``params`` None: a fixed command sent as it is, BEGIN or COMMIT) in
+        one round trip; each one's rows (None for a command)."""
+        pq = _psycopg().pq
+        pgconn = self.pgconn
+        # Everything is dumped before anything is queued: an adaptation error leaves nothing half sent.
+        batch = []
+        for sql, params in statements:
+            if params is None:
+                batch.append((None, sql, None, None))
+                continue
+            pgq = self._queries.get(sql)
+            if pgq is None:
+                pgq = self._query()
+                pgq.convert(_encoded(sql), params)
+                self._queries[sql] = pgq
+            else:
+                pgq.dump(params)
+            key = ("rawrows", sql, pgq.types)
+            name = self._prepared.get(key)
+            prepare = name is None
+            if prepare:
+                self._count += 1
+                name = b"_rh_%d" % self._count  # never reused, even when its PREPARE was skipped by an error
+            batch.append((pgq, name, key if prepare else None, (pgq.params, pgq.formats)))
+        ok = (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK)
+        db = self.db
+        db.validate_no_broken_transaction()
+        with self.raw.lock, db.wrap_database_errors:  # the connection's own failures come out as Django's
+            pgconn.enter_pipeline_mode()
+            try:
+                for pgq, name, prepare, sent in batch:
+                    if pgq is None:
+                        pgconn.send_query_params(name, None)
+                        continue
+                    if prepare is not None:
+                        pgconn.send_prepare(name, pgq.query, param_types=pgq.types)
+                    pgconn.send_query_prepared(name, sent[0], param_formats=sent[1], result_format=pq.Format.TEXT)
+                pgconn.pipeline_sync()
+                self._flush()
+                results = self._collect()
+            except BaseException:
+                try:
+                    pgconn.exit_pipeline_mode()
+                except Exception:  # results left unread: the original error is the one to raise
+                    pass
+                raise
+            pgconn.exit_pipeline_mode()
+        out, failed, first, i = [], False, None, 0
+        for pgq, name, prepare, _sent in batch:
+            for step in ("prepare", "run") if prepare is not None else ("run",):
+                res = results[i][-1] if results[i] else None
+                i += 1
+                if res is None or res.status not in ok:
+                    if not failed:
+                        failed, first = True, res
+                    if step == "run":
+                        out.append(None)
+                elif step == "prepare":
+                    self._prepared[prepare] = name
+                elif pgq is None:
+                    out.append(None)
+                else:
+                    tx = pgq._tx
+                    tx.set_pgresult(res)
+                    out.append(tx.load_rows(0, res.ntuples, tuple))
+        if failed:  # the first statement that failed (the server skipped the ones after it)
+            errors = _psycopg().errors
+            if first is not None and first.status == pq.ExecStatus.FATAL_ERROR:
+                raise errors.error_from_result(first, encoding=pgconn._encoding)
+            raise errors.InternalError("no result from the batch's statement")
+        return out
+
+    def _flush(self) -> None:
+        pgconn = self.pgconn
+        while pgconn.flush():  # not all sent yet (the socket's buffer is full): wait until it can take more
+            readable, _, _ = self._select([pgconn.socket], [pgconn.socket], [])
+            if readable:
+                pgconn.consume_input()
+
+    def _collect(self) -> list[list]:
+        """Every statement's results up to the Sync's, one list per statement (PREPAREs included)."""
+        pgconn = self.pgconn
+        sync = _psycopg().pq.ExecStatus.PIPELINE_SYNC
+        out, current = [], []
+        while True:
+            while pgconn.is_busy():
+                self._poll.poll()
+                pgconn.consume_input()
+            res = pgconn.get_result()
+            if res is None:
+                out.append(current)
+                current = []
+            elif res.status == sync:
+                return out
+            else:
+                current.append(res)
+
+
+def _kept_cursor(connection, key):
     """The connection's own cursor for one fixed statement, kept open from one call to the next (a cursor created
     for every statement was a good part of each claim's Python: psycopg sets up its adapters and looks up the
-    dumpers and loaders of every parameter and column again). None while queries are logged or an execute wrapper is
-    installed: the caller then uses ``cursor()``'s, which they see. ``plain``: psycopg's own cursor (BEGIN, COMMIT),
-    otherwise a prepared one with the wrapper's checks (``_bare_cursor_class``). Forgotten with the connection
-    (a new psycopg connection gets new cursors) and after any error (``_forget_kept``)."""
+    dumpers and loaders of every parameter and column again): a prepared one with the wrapper's checks
+    (``_bare_cursor_class``). None while queries are logged or an execute wrapper is installed: the caller then uses
+    ``cursor()``'s, which they see. Forgotten with the connection (a new psycopg connection gets new cursors) and
+    after any error (``_forget_kept``)."""
     if connection.queries_logged or connection.execute_wrappers:
         return None
     raw = _prepared_raw(connection)
@@ -378,7 +524,7 @@ def _kept_cursor(connection, key, *, plain: bool = False):
         kept = connection._rawrows_kept = (raw, {})
     c = kept[1].get(key)
     if c is None or c.closed:
-        c = kept[1][key] = _psycopg().Cursor(raw) if plain else _bare_cursor_class()(raw, connection)
+        c = kept[1][key] = _bare_cursor_class()(raw, connection)
     return c
 
 

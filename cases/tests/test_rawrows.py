@@ -8,7 +8,15 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connection, connections, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    IntegrityError,
+    OperationalError,
+    connection,
+    connections,
+    transaction,
+)
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 from django.utils.functional import lazy
@@ -118,41 +126,97 @@ def test_the_cursor_is_wrapped_while_queries_are_logged_or_wrapped():
     assert seen == ["SELECT %s"]
 
 
-def _kept():
-    kept = connections[DEFAULT_DB_ALIAS].__dict__.get("_rawrows_kept")  # the wrapper, not the thread-local proxy
-    return dict(kept[1]) if kept else {}
+def _wire():
+    return connections[DEFAULT_DB_ALIAS].__dict__.get("_rawrows_wire")  # the wrapper, not the thread-local proxy
+
+
+def _ours_prepared():
+    """The statements the wire prepared on this connection, as psycopg's table of prepared statements lists them."""
+    return {k: v for k, v in connection.connection._prepared._names.items() if k[0] == "rawrows"}
+
+
+def _server_prepared():
+    with connection.cursor() as c:
+        c.execute("SELECT name FROM pg_prepared_statements WHERE name LIKE '\\_rh\\_%%'")
+        return {row[0] for row in c.fetchall()}
 
 
 @pytest.mark.django_db(transaction=True)
-def test_take_next_keeps_its_cursors_between_claims_on_the_same_connection(agent, department):
+def test_take_next_prepares_its_statements_once_per_connection(agent, department):
     # given three waiting chats and a first claim (nothing observes the statements)
     from cases.services.queue import case_take_next
 
     for _ in range(3):
         CaseFactory(department=department)
     first = case_take_next(user=agent)
-    cursors = _kept()
-    assert len(cursors) == 5  # BEGIN, the profile lock, the pick, the UPDATE + event, COMMIT
+    wire, prepared = _wire(), _ours_prepared()
+    assert len(prepared) == 3  # the profile lock, the pick, the UPDATE + event (BEGIN and COMMIT are not prepared)
+    assert {name.decode() for name in prepared.values()} <= _server_prepared()
     # when the associate claims again
     second = case_take_next(user=agent)
-    # then the same cursors ran the statements
-    assert _kept() == cursors and all(a is b for a, b in zip(_kept().values(), cursors.values(), strict=True))
-    # and after the connection is closed, a new one gets new cursors
+    # then the same prepared statements ran on the same wire
+    assert _wire() is wire and _ours_prepared() == prepared
+    # and after the connection is closed, a new one gets a new wire and prepares again
     connection.close()
     third = case_take_next(user=agent)
-    assert _kept().keys() == cursors.keys() and not set(map(id, _kept().values())) & set(map(id, cursors.values()))
+    assert _wire() is not wire and len(_ours_prepared()) == 3
     assert len({first.pk, second.pk, third.pk}) == 3
     assert Case.objects.filter(assignee=agent, status=Case.Status.ASSIGNED).count() == 3
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_error_drops_the_kept_cursors_and_the_next_statements_run():
+def test_an_error_in_a_batch_is_psycopgs_and_the_next_batches_run():
     # given statements sent together that fail on the server
     with pytest.raises(psycopg.errors.DivisionByZero), transaction.atomic():
         rawrows.together([("SELECT 1", []), ("SELECT 1 / 0", [])])
-    # then the cursors are dropped
-    assert _kept() == {}
-    # and the same statements, fixed, run on new ones
+    # then the rollback deallocated everything psycopg lists (DEALLOCATE ALL), ours included
+    assert _ours_prepared() == {} and _server_prepared() == set()
+    # and the same statements, fixed, are prepared again and run
     with transaction.atomic():
         assert rawrows.together([("SELECT 1", []), ("SELECT 2 / 1", [])]) == [[(1,)], [(2,)]]
-    assert len(_kept()) == 3  # BEGIN and the two statements
+    assert len(_ours_prepared()) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_skipped_after_an_error_is_prepared_by_the_next_batch():
+    # given a batch whose first statement fails inside the caller's transaction (no rollback by psycopg yet)
+    with pytest.raises(psycopg.errors.DivisionByZero), transaction.atomic():
+        try:
+            rawrows.together([("SELECT 1 / %s", [0]), ("SELECT %s::int + 1", [2])])
+        finally:
+            # then the server skipped the second statement's PREPARE: it is not listed as prepared
+            assert [k[1] for k in _ours_prepared()] == ["SELECT 1 / %s"]
+    # and the next batch prepares and runs it
+    with transaction.atomic():
+        assert rawrows.together([("SELECT %s::int + 1", [2])]) == [[(3,)]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_psycopg_evicts_is_prepared_again(settings):
+    # given a statement of ours prepared on the connection
+    with transaction.atomic():
+        assert rawrows.together([("SELECT %s::int * 2", [2])]) == [[(4,)]]
+    (key, name) = next(iter(_ours_prepared().items()))
+    # when psycopg evicts it from its table (more statements than ``prepared_max``: DEALLOCATE name)
+    raw = connection.connection
+    raw._prepared._names.pop(key)
+    raw.execute(b"DEALLOCATE " + name)
+    # then the next batch prepares it again under a new name
+    with transaction.atomic():
+        assert rawrows.together([("SELECT %s::int * 2", [3])]) == [[(6,)]]
+    assert list(_ours_prepared()) == [key] and _ours_prepared()[key] != name
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broken_connection_in_a_batch_comes_out_as_djangos_error():
+    # given a connection the server has closed
+    with connection.cursor() as c:
+        c.execute("SELECT 1")
+    pid = connection.connection.info.backend_pid
+    other = psycopg.connect(**connection.get_connection_params())
+    other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    other.close()
+    # when a batch is sent on it
+    with pytest.raises(OperationalError), transaction.atomic():
+        rawrows.together([("SELECT 1", [])])
+    connection.close()
