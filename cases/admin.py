@@ -86,7 +86,7 @@ class AgentProfileAdmin(AuditedAdminMixin, admin.ModelAdmin):
     filter_horizontal = ["departments"]
 
     def get_readonly_fields(self, request, obj=None):
-        fields = ["presence", "presence_changed_at"]
+        fields = ["presence", "presence_changed_at", "presence_note", "last_seen_at"]
         if obj is not None and obj.user_id == request.user.pk:
             fields.append("role")  # nobody changes their own role
         return fields

@@ -96,6 +96,14 @@ def sla_sweep() -> None:
     sla.sla_sweep()
 
 
+@shared_task(acks_late=True, ignore_result=True)
+def agent_presence_sweep() -> int:
+    """Beat, every 30 s: "available" associates with no page of the portal open go away (cases.services.queue)."""
+    from cases.services.queue import agent_presence_sweep as sweep
+
+    return sweep()
+
+
 @task_postrun.connect
 def _seal_audit_after_task(**_kwargs) -> None:
     """The worker's share of the audit chain's sealing (throttled, non-blocking; see services.audit)."""

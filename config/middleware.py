@@ -1,19 +1,22 @@
 """Request-level hardening: body size cap, staff session timeouts and the supervisors' second factor.
 
-Both read only the session (already loaded for signed-in users), so they add no query to a request.
+Both read only the session (already loaded for signed-in users), so they add no query to a request — but for the
+staff session's "last seen" stamp, at most once a minute per session, which also stamps the associate's profile
+(``cases.services.queue.agent_seen``: presence follows the associate).
 """
 
 import time
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
 from cases import sessions
+from cases.services.queue import agent_seen
 
 
 class RequestSizeLimitMiddleware:
@@ -79,6 +82,9 @@ class StaffSessionMiddleware:
             return redirect(f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}")
         if now - seen_at >= conf["TOUCH_EVERY_SECONDS"]:
             session[sessions.SEEN_AT_KEY] = now
+            user_id = session.get(SESSION_KEY)
+            if user_id is not None:  # presence follows the associate: their page is open (agent_presence_sweep)
+                agent_seen(user_id=user_id)
         return None
 
     def _check_second_factor(self, request):

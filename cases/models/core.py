@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from customers.models import Customer, Order, OrderItem
@@ -108,6 +109,9 @@ class AgentProfile(models.Model):
     presence_changed_at = models.DateTimeField(default=timezone.now)
     # Why the system (not the associate) last changed their presence; cleared when they set it themselves.
     presence_note = models.CharField(max_length=200, blank=True, default="", db_default="")
+    # Their last request from a signed-in staff session (stamped at most once a minute, with the session's own
+    # last-seen): an "available" associate with no page of the portal open goes away (``agent_presence_sweep``).
+    last_seen_at = models.DateTimeField(default=timezone.now, db_default=Now(), editable=False)
 
     class Meta:
         indexes = [models.Index(fields=["presence"], name="agent_presence")]

@@ -20,8 +20,9 @@ No other query is issued unless the case is a callback (its offer, sent before t
 met late (its breach record; the COMMIT then goes on its own after it).
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
@@ -80,13 +81,48 @@ def agent_set_presence(*, user, presence: str) -> AgentProfile:
     if presence not in AgentProfile.Presence.values:
         raise ApplicationError("Choose available, away or offline.", fields={"presence": ["Not a valid choice."]})
     profile = _lock_profile(user)
-    if profile.presence != presence or profile.presence_note:
-        if profile.presence != presence:
-            profile.presence = presence
-            profile.presence_changed_at = timezone.now()
-        profile.presence_note = ""  # their own choice now: the system's reason no longer applies
-        profile.save(update_fields=["presence", "presence_changed_at", "presence_note"])
+    now = timezone.now()
+    profile.last_seen_at = now  # they are here: it is their click
+    if profile.presence != presence:
+        profile.presence = presence
+        profile.presence_changed_at = now
+    profile.presence_note = ""  # their own choice now: the system's reason no longer applies
+    profile.save(update_fields=["presence", "presence_changed_at", "presence_note", "last_seen_at"])
     return profile
+
+
+def presence_idle() -> timedelta:
+    """How long an "available" associate may go without any request before the sweep sets them away: the setting,
+    but never less than three of the staff session's last-seen stamps (an open board or workspace polls, and each
+    session stamps at most once every ``TOUCH_EVERY_SECONDS``)."""
+    floor = 3 * settings.RH_STAFF_SESSION["TOUCH_EVERY_SECONDS"]
+    return timedelta(seconds=max(settings.RH_PRESENCE_IDLE_SECONDS, floor))
+
+
+def agent_seen(*, user_id: int, now: datetime | None = None) -> None:
+    """A request from the associate's staff session: stamp their last-seen time (one UPDATE, autocommit; nothing
+    for a staff user without a profile). Called with the session's own last-seen stamp, so at most once a minute
+    per session."""
+    AgentProfile.objects.filter(user_id=user_id).update(last_seen_at=now or timezone.now())
+
+
+def agent_presence_sweep(*, now: datetime | None = None) -> int:
+    """Presence follows the associate: everyone "available" with no request from any of their sessions for
+    ``presence_idle()`` (the tab closed, the laptop asleep, the browser gone without signing out) goes away, with
+    the reason on their board until they choose a presence again. Away and offline are left as they are.
+
+    One UPDATE (autocommit) whose condition PostgreSQL checks again on a row another transaction changed meanwhile
+    (READ COMMITTED): an associate who clicks Available, signs in or sends a request at that moment keeps their
+    fresh stamp and stays available; a row held by a take-next is waited for, not skipped. Running it twice, or
+    on two workers at once, sets nobody away twice. Returns how many were set away."""
+    now = now or timezone.now()
+    idle = presence_idle()
+    minutes = max(1, round(idle.total_seconds() / 60))
+    return AgentProfile.objects.filter(presence=AgentProfile.Presence.AVAILABLE, last_seen_at__lt=now - idle).update(
+        presence=AgentProfile.Presence.AWAY,
+        presence_changed_at=now,
+        presence_note=f"no page of the portal was open for {minutes} min",
+    )
 
 
 # In model field order (``Model.from_db`` with deferred fields expects the values in that order).

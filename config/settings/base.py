@@ -177,6 +177,9 @@ RH_STAFF_SESSION = {
     # The "last seen" stamp is written at most this often (a session write per request would be wasteful).
     "TOUCH_EVERY_SECONDS": 60,
 }
+# An "available" associate with no request from any of their staff sessions for this long (no board or workspace
+# open: both poll) is set away by the presence sweep. Never less than three last-seen stamps (3 minutes).
+RH_PRESENCE_IDLE_SECONDS = env.int("RH_PRESENCE_IDLE_SECONDS", default=5 * 60)
 OTP_TOTP_ISSUER = "Resolution Hub"
 
 # --- Security headers ------------------------------------------------------------------------------------
@@ -256,6 +259,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     "audit-seal": {"task": "cases.tasks.audit_seal", "schedule": timedelta(seconds=5), "options": {"expires": 5}},
     # Seconds, not minutes: the callback ring-time target is 60 s. Expires so a backlog never piles up.
     "sla-sweep": {"task": "cases.tasks.sla_sweep", "schedule": timedelta(seconds=5), "options": {"expires": 5}},
+    # Presence follows the associate: "available" with no page of the portal open for RH_PRESENCE_IDLE_SECONDS → away.
+    "presence-sweep": {
+        "task": "cases.tasks.agent_presence_sweep",
+        "schedule": timedelta(seconds=30),
+        "options": {"expires": 30},
+    },
 }
 
 # --- REST framework --------------------------------------------------------------------------------------
