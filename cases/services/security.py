@@ -12,7 +12,7 @@ from cases.errors import ApplicationError, NotAllowed
 from cases.models import AgentProfile, Role, StaffSession
 from cases.selectors import agent_profile_of
 from cases.services.audit import audit_record
-from cases.services.queue import agent_set_presence
+from cases.services.queue import agent_seen, agent_set_presence
 
 OTP_DEVICE_NAME = "Authenticator app"
 
@@ -41,6 +41,7 @@ def staff_session_start(*, session, user, ip_address: str | None, now: float) ->
     StaffSession.objects.update_or_create(
         session_key=session.session_key, defaults={"user": user, "ip_address": ip_address}
     )
+    agent_seen(user_id=user.pk)  # the session's first last-seen stamp is the profile's too (presence sweep)
 
 
 @transaction.atomic

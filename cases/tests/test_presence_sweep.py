@@ -101,6 +101,16 @@ def test_the_session_stamps_the_profile_at_most_once_a_minute(client, agent):
 
 
 @pytest.mark.django_db
+def test_signing_in_counts_as_being_seen(client, agent):
+    # given an associate left "available" from an earlier day (the sweep had not run: beat was down)
+    AgentProfile.objects.filter(user=agent).update(presence="available", last_seen_at=timezone.now() - 2 * IDLE)
+    # when they sign in, the sweep that runs right after does not send them away before their first stamp
+    assert _login(client, agent).status_code == 302
+    assert agent_presence_sweep() == 0
+    assert _presence(agent) == ("available", "")
+
+
+@pytest.mark.django_db
 def test_choosing_a_presence_counts_as_being_seen(agent):
     AgentProfile.objects.filter(user=agent).update(last_seen_at=timezone.now() - timedelta(hours=3))
     agent_set_presence(user=agent, presence="available")
