@@ -291,6 +291,23 @@ def test_the_case_head_is_what_the_page_rendered_inline(agent, department, kind)
     assert (kind == "rich") == ("Delivery evidence" in head.triage)
 
 
+def test_an_escalation_reason_without_a_code_or_as_plain_text_still_shows(agent, department, client):
+    # given a case whose reasons were stored without a code (a plain string, a dict with only a detail)
+    case = CaseFactory(
+        department=department,
+        status="assigned",
+        assignee=agent,
+        escalation_reasons=["security", {"detail": "asked twice <for> a human"}, {"trigger": "", "code": "value"}],
+    )
+    # when its associate opens the workspace, the page is served (no VariableDoesNotExist) and shows each reason
+    client.force_login(agent)
+    response = client.get(reverse("cases:workspace", kwargs={"reference": case.reference}))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert '<span class="badge">security</span>' in body and '<span class="badge">value</span>' in body
+    assert "<li>asked twice &lt;for&gt; a human</li>" in body
+
+
 def _head(**changes):
     inputs = {
         "status": "assigned",
