@@ -458,15 +458,10 @@ def workspace_sql() -> str:
     case's three, and whether the viewer row was written. The upsert is ``case_viewer_touch``'s as a data-modifying
     CTE; the two reads are the statements above, unchanged, as the two sides of a cross join of one row each. The
     reads do not see the upsert (one snapshot), and the viewer's own row is never among the "other viewers"."""
-    from cases.models import CaseViewer
+    from cases.services.workspace import viewer_upsert_sql
 
-    table = f'"{CaseViewer._meta.db_table}"'
-    case, user, seen = (_col(CaseViewer, f) for f in ("case", "user", "last_seen_at"))
-    return f"""WITH touched AS (
-  INSERT INTO {table} ({case}, {user}, {seen}) SELECT %(case)s, %(viewer)s, %(now)s
-   WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {case} = %(case)s AND {user} = %(viewer)s AND {seen} > %(fresh)s)
-  ON CONFLICT ({case}, {user}) DO UPDATE SET {seen} = excluded.{seen}
-  RETURNING 1)
+    upsert = viewer_upsert_sql(case="%(case)s", user="%(viewer)s", now="%(now)s", fresh="%(fresh)s")
+    return f"""WITH touched AS ({upsert} RETURNING 1)
 SELECT c.*, r.*, (SELECT count(*) FROM touched) FROM ({customer_360_sql()}) c, ({case_rows_sql()}) r
 """
 

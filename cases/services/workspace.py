@@ -215,6 +215,19 @@ def case_workspace_open(*, case: Case, user, now: datetime | None = None) -> dic
     return data
 
 
+def viewer_upsert_sql(*, case: str, user: str, now: str, fresh: str) -> str:
+    """The viewer touch's one statement, with the given placeholders: the viewer's row set to ``now`` unless it was
+    touched after ``fresh`` (then nothing is written). ``case_viewer_touch`` runs it with positional placeholders
+    (the case's and the user's come twice in its parameters); the workspace page's one statement
+    (``selectors_360.workspace_sql``) sends it as a data-modifying CTE with named ones."""
+    table = CaseViewer._meta.db_table
+    return (
+        f"INSERT INTO {table} (case_id, user_id, last_seen_at) SELECT {case}, {user}, {now} WHERE NOT EXISTS ("
+        f"SELECT 1 FROM {table} WHERE case_id = {case} AND user_id = {user} AND last_seen_at > {fresh}) "
+        "ON CONFLICT (case_id, user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at"
+    )
+
+
 def case_viewer_touch(*, case: Case, user, now: datetime | None = None, arriving: bool = False) -> bool:
     """Record that ``user`` has the case open (one upsert, no lock): the collision line reads the last
     ``VIEWER_TTL``. A row touched less than ``VIEWER_FRESH`` ago is left as it is (nothing written, nothing
@@ -226,14 +239,11 @@ def case_viewer_touch(*, case: Case, user, now: datetime | None = None, arriving
     viewing" line shows the newcomer at once — when the row was written: a fresh row means they show the viewer
     already. Returns whether the row was written."""
     now = now or timezone.now()
-    table = CaseViewer._meta.db_table
     # One statement in autocommit (PostgreSQL and SQLite both upsert): bulk_create would wrap it in BEGIN/COMMIT,
     # two more round trips on every workspace load and every chat poll.
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (case_id, user_id, last_seen_at) SELECT %s, %s, %s WHERE NOT EXISTS ("
-            f"SELECT 1 FROM {table} WHERE case_id = %s AND user_id = %s AND last_seen_at > %s) "
-            "ON CONFLICT (case_id, user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+            viewer_upsert_sql(case="%s", user="%s", now="%s", fresh="%s"),
             [
                 case.pk,
                 user.pk,
