@@ -206,14 +206,9 @@ def update(instance, names, *, connection=None) -> None:
         c.execute(sql, _update_values(instance, fields, connection))
 
 
-def update_then_insert(instance, names, new, *, connection=None, commit: bool = False):
+def update_then_insert(instance, names, new, *, connection=None):
     """``update(instance, names)`` and ``insert(new)`` in one statement (``WITH u AS (UPDATE …) INSERT …``): one
-    round trip for a change and the row that records it. Returns ``new`` with its primary key.
-
-    ``commit=True``: the caller's transaction ends with this statement — nothing is read or written after it. When
-    that transaction is its own (``owns_transaction``), COMMIT goes in the same round trip (``_Wire``); the
-    atomic block's exit then finds the session idle (psycopg's ``commit()`` does nothing) and runs the on-commit
-    callbacks as usual. Otherwise the flag is ignored and the block commits as always."""
+    round trip for a change and the row that records it. Returns ``new`` with its primary key."""
     connection = connection or connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the thread-local proxy
     if connection.vendor != "postgresql":
         update(instance, names, connection=connection)
@@ -222,20 +217,10 @@ def update_then_insert(instance, names, new, *, connection=None, commit: bool = 
     insert_fields, insert_sql = _insert_entry(type(new))
     values = _update_values(instance, update_fields, connection) + _insert_values(new, insert_fields, connection)
     sql = _combined(update_sql, insert_sql)
-    commit = commit and owns_transaction(connection)
-    wire = _wire(connection) if commit else None
-    if wire is not None:  # nobody observes: the statement and the COMMIT in one batch on the wire (``_Wire``)
-        return _inserted(new, wire.run([(sql, values), (_COMMIT, None)])[0][0][0], connection)
     kept = _kept_cursor(connection, sql)
     if kept is None:
         with cursor(connection=connection) as c:
-            if commit:
-                raw = connection.connection
-                with raw.pipeline():
-                    c.execute(sql, values)
-                    _psycopg().Cursor(raw).execute("COMMIT")
-            else:
-                c.execute(sql, values)
+            c.execute(sql, values)
             pk = c.fetchone()[0]
         return _inserted(new, pk, connection)
     try:
@@ -258,24 +243,6 @@ def _combined(update_sql: str, insert_sql: str) -> str:
     return sql
 
 
-def owns_transaction(connection) -> bool:
-    """True when the open transaction is the one ``together()`` began for the current atomic block, and that block
-    is the outermost one with no savepoint: ending it is then this block's business alone (nobody outside it has
-    anything in the transaction). psycopg's autocommit flag is on while Django's is off only in that case."""
-    raw = connection.connection
-    return (
-        settings.RH.get("PREPARE_HOT_STATEMENTS", True)
-        and raw is not None
-        and connection.in_atomic_block
-        and len(connection.atomic_blocks) == 1
-        and not connection.savepoint_ids
-        and not connection.needs_rollback
-        and not connection.get_autocommit()
-        and raw.autocommit
-        and raw.pgconn.transaction_status == _psycopg().pq.TransactionStatus.INTRANS
-    )
-
-
 @functools.cache
 def _psycopg():
     """psycopg, imported on first use (the embedded SQLite setup runs without it)."""
@@ -285,7 +252,7 @@ def _psycopg():
     return psycopg
 
 
-def together(statements, *, connection=None) -> list[list[tuple]]:
+def together(statements, *, connection=None, commit: bool = False) -> list[list[tuple]]:
     """Run fixed ``(sql, params)`` statements back to back in ONE round trip and return each one's rows.
 
     libpq's pipeline mode sends them without waiting for each result (each still prepared like ``cursor()``'s): as
@@ -298,7 +265,14 @@ def together(statements, *, connection=None) -> list[list[tuple]]:
     is then in that explicit transaction, which Django's atomic block commits or rolls back as usual (psycopg's
     ``commit()``/``rollback()`` act on the session's transaction status, and the block's exit sets autocommit back
     on as it always does). With ``RH["PREPARE_HOT_STATEMENTS"]`` off (transaction-mode poolers) or on SQLite the
-    statements are sent one by one through ordinary cursors."""
+    statements are sent one by one through ordinary cursors.
+
+    ``commit=True``: the statements are all the enclosing atomic block does in the database. When that block is
+    the outermost one, with no savepoint, and its BEGIN goes in this batch (the transaction is its own), the COMMIT
+    goes in the same batch on the wire (``_Wire``); the block's exit then finds the session idle (psycopg's
+    ``commit()`` does nothing) and runs its on-commit callbacks as usual. A statement that fails makes the server
+    skip the rest, COMMIT included, and the block rolls back as always. Otherwise the flag is ignored and the block
+    commits as always."""
     connection = connection or connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the thread-local proxy
     if not settings.RH.get("PREPARE_HOT_STATEMENTS", True) or connection.vendor != "postgresql":
         out = []
@@ -319,11 +293,15 @@ def together(statements, *, connection=None) -> list[list[tuple]]:
     )
     wire = _wire(connection)
     if wire is not None:  # nobody observes: one batch on the wire (``_Wire``)
+        own = begin and commit and len(connection.atomic_blocks) == 1 and not connection.savepoint_ids
         try:
             if begin:
                 raw.autocommit = True
-            rows = wire.run([(_BEGIN, None), *statements] if begin else statements)
-            return rows[1:] if begin else rows
+            batch = [(_BEGIN, None), *statements] if begin else list(statements)
+            if own:
+                batch.append((_COMMIT, None))
+            rows = wire.run(batch)
+            return rows[1 : len(statements) + 1] if begin else rows
         except BaseException:
             if begin and raw.pgconn.transaction_status == TransactionStatus.IDLE:
                 raw.autocommit = False  # BEGIN never ran: give the atomic block back the state it set
@@ -376,7 +354,7 @@ def _wire(connection):
 
 
 class _Wire:
-    """Fixed statements sent as one batch straight through libpq's pipeline mode, for take-next's two round trips.
+    """Fixed statements sent as one batch straight through libpq's pipeline mode, for take-next's claim (one round trip).
 
     psycopg's pipeline (``Connection.pipeline()``) waits for the socket and flushes after every statement it
     queues, then sends a Sync and a Flush request of their own: nine packets, sixteen ``poll`` calls and a

@@ -115,7 +115,6 @@ def case_transition(
     public: bool = True,
     now: datetime | None = None,
     changed: tuple[str, ...] | None = None,
-    last: bool = False,
 ) -> Case:
     """The one place status changes. Caller holds the row lock (``select_for_update``) inside a transaction.
 
@@ -123,10 +122,8 @@ def case_transition(
     case in memory first), then the STATUS_CHANGED event (same statement when ``changed`` is given), then any
     breach met late. ``changed``: the other fields
     the caller set on ``case`` before calling (e.g. ``("assignee",)``), so only those and the transition's own
-    fields are written; None (the default) saves the whole row. ``last``: the caller writes and reads nothing after
-    this transition before its atomic block ends (take-next), so when that block opened the transaction itself the
-    COMMIT may go with the UPDATE (``rawrows.update_then_insert(commit=True)``); not when a breach met late is
-    still to be recorded after it."""
+    fields are written; None (the default) saves the whole row. Take-next's claim on PostgreSQL is this
+    transition for NEW → ASSIGNED written into its one statement (``cases.services.queue._CLAIM_SQL``)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("case_transition must run inside a transaction with the case row locked")
     old = case.status
@@ -155,9 +152,7 @@ def case_transition(
         case.save()
         rawrows.insert(event)
     else:  # save(update_fields=…) and the event's INSERT, as one statement
-        rawrows.update_then_insert(
-            case, {*TRANSITION_FIELDS, *changed, *sla.fields}, event, commit=last and not sla.late
-        )
+        rawrows.update_then_insert(case, {*TRANSITION_FIELDS, *changed, *sla.fields}, event)
     sla_record_late(case=case, update=sla, now=now)
     from cases.live import CASE, case_news_publish
 

@@ -1,37 +1,46 @@
 """Queues: presence, take-next, supervisor assign/reassign, release.
 
-``case_take_next`` is the hot path (benchmarked at 1/4/16/64 concurrent associates). It is one short
-transaction of three statements in two round trips (BEGIN and COMMIT included), written as SQL built once at
-import:
+``case_take_next`` is the hot path (benchmarked at 1/4/16/64 concurrent associates). The claim is one short
+transaction of two statements, sent in ONE round trip with its BEGIN and COMMIT (``rawrows.together``), written
+as SQL built once at import:
 
-1. sent together (``rawrows.together``: one round trip, with the transaction's BEGIN):
-   a. lock the associate's profile row (``FOR NO KEY UPDATE``: serialises one associate's own concurrent clicks so
-      capacity can never be exceeded) and read presence and capacities;
-   b. run by the server after (a) has been granted, so its snapshot sees every claim a concurrent click of theirs
-      committed: their presence and capacities, open load per capacity group, the channels with a free slot, and
-      the best waiting case with ``FOR UPDATE SKIP LOCKED LIMIT 1`` (two associates never get the same row) with
-      what the SLA recompute reads for it (matching policy, department, hours, holidays, recorded points, the
-      callback row: ``cases.services.sla.sla_inputs_sql``);
-2. the one transition service: one UPDATE of the status, assignee and recomputed due times, with the
-   STATUS_CHANGED event in the same statement, and — it is the claim's last statement (``last=True``) and the
-   transaction is take-next's own — the COMMIT in the same round trip (``rawrows.update_then_insert``).
+1. lock the associate's profile row (``FOR NO KEY UPDATE``: serialises one associate's own concurrent clicks, and
+   a click with the callback dispatcher's offer to them, so capacity can never be exceeded) and read presence and
+   capacities;
+2. run by the server after (1) has been granted, so its snapshot sees every claim a concurrent click of theirs
+   committed: their open load per capacity group, the channels with a free slot, the best waiting case with
+   ``FOR UPDATE SKIP LOCKED LIMIT 1`` (two associates never get the same row), and — data-modifying CTEs of the
+   same statement — its transition NEW → ASSIGNED (status, assignee), a callback's offer to the taker and the
+   STATUS_CHANGED event; it returns the case with what the SLA recompute reads for it
+   (``cases.services.sla.sla_inputs_sql``).
 
-No other query is issued unless the case is a callback (its offer, sent before the transition) or a target was
-met late (its breach record; the COMMIT then goes on its own after it).
+The picked row is locked only while the server runs that statement and commits: no client work happens inside the
+transaction. The SLA recompute runs after the commit (``_sla_settle``): NEW and ASSIGNED are the same state of
+every SLA clock, so the due times stored while the case waited stand and nothing more is sent — unless an input
+changed since (a policy edit) or the times were never the recompute's (imported data); then one compare-and-set
+UPDATE writes them, or, when the row changed meanwhile or a target met late is to be recorded, the case is locked
+again and recomputed as it then is. A worker killed between the two leaves a whole claim with its queue-time due
+times, which the next recompute of the case (a reply, a transition, the SLA sweep at its stored check time)
+replaces.
 """
 
+import json
+import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.utils import timezone
 
 from cases import rawrows
 from cases.errors import ApplicationError, Conflict, NotAllowed
+from cases.live import CASE, case_news_publish
 from cases.models import AgentProfile, Callback, Case, CaseEvent, Channel
 from cases.rawrows import RowLoader
 from cases.services.cases import case_event_record, case_transition
-from cases.services.sla import SLA_INPUTS_WIDTH, sla_inputs_attach, sla_inputs_sql
+from cases.services.sla import SLA_INPUTS_WIDTH, sla_inputs_attach, sla_inputs_sql, sla_prepare, sla_recompute
+
+log = logging.getLogger(__name__)
 
 # Channels that share one capacity counter (AgentProfile.capacity_for maps each channel to its limit).
 CAPACITY_GROUPS: dict[str, tuple[str, ...]] = {
@@ -144,19 +153,24 @@ _CAPACITY_COLUMN = {
     "async": "capacity_async",
 }
 # One statement, sent in the same round trip as the profile lock and run by the server right after it (so its
-# snapshot sees every claim a concurrent click of the same associate committed): the associate's presence and
-# capacities (read here too, so nothing of the lock's answer is needed to send it), their open load per capacity
-# group (``agent_load``), the channels with a free slot among those asked (``free_channels``), and the best waiting
-# case of their departments on one of them — priority, SLA due time (NULLs last), queue time, id: the order of the
-# partial index ``case_take_next_order`` — locked with SKIP LOCKED, with what the SLA recompute reads for it
-# (``sla_inputs_sql``). Nothing is picked unless the associate is available.
-_PICK_SQL = f"""
+# snapshot sees every claim a concurrent click of the same associate committed), that makes the whole claim:
+# the associate's presence and capacities (read here too, so nothing of the lock's answer is needed to send it),
+# their open load per capacity group (``agent_load``), the channels with a free slot among those asked
+# (``free_channels``), the best waiting case of their departments on one of them — priority, SLA due time (NULLs
+# last), queue time, id: the order of the partial index ``case_take_next_order`` — locked with SKIP LOCKED; then
+# that case's transition to ASSIGNED (status, assignee, updated_at: ``case_transition``'s UPDATE for NEW →
+# ASSIGNED), a callback's offer to the taker (``_callback_reserve``) and the STATUS_CHANGED event, each a
+# data-modifying CTE of the same statement; it returns the case as claimed with what the SLA recompute reads for it
+# (``sla_inputs_sql``; the callback row as it was before the offer). Nothing is picked unless the associate is
+# available; when nothing is, its one row says why from the same snapshot, under the same lock: the channels with a
+# free slot (none: at capacity; some: nothing waiting on them).
+_CLAIM_SQL = f"""
 WITH me AS (
     SELECT id, {", ".join(_CAPACITY_COLUMN.values())} FROM {AgentProfile._meta.db_table}
-    WHERE user_id = %s AND presence = '{AgentProfile.Presence.AVAILABLE}'
+    WHERE user_id = %(user)s AND presence = '{AgentProfile.Presence.AVAILABLE}'
 ), held AS (
     SELECT channel, count(*) AS n FROM {Case._meta.db_table}
-    WHERE assignee_id = %s AND status IN ({rawrows.sql_in(HELD_STATUSES)})
+    WHERE assignee_id = %(user)s AND status IN ({rawrows.sql_in(HELD_STATUSES)})
     GROUP BY channel
 ), capacity_group (channel, name) AS (
     VALUES {", ".join(f"('{channel}', '{group}')" for channel, group in GROUP_OF.items())}
@@ -169,9 +183,9 @@ WITH me AS (
     GROUP BY 1
 ), free AS (
     SELECT g.channel FROM capacity_group g JOIN slots s USING (name) LEFT JOIN used u USING (name)
-    WHERE coalesce(u.n, 0) < s.n AND (%s::text IS NULL OR g.channel = %s::text)
+    WHERE coalesce(u.n, 0) < s.n AND (%(channel)s::text IS NULL OR g.channel = %(channel)s::text)
 ), pick AS (
-    SELECT * FROM {Case._meta.db_table}
+    SELECT id FROM {Case._meta.db_table}
     WHERE status = '{Case.Status.NEW}' AND channel = ANY(ARRAY(SELECT channel FROM free))
       AND department_id IN (
           SELECT department_id FROM {AgentProfile.departments.through._meta.db_table}
@@ -180,30 +194,145 @@ WITH me AS (
     ORDER BY priority, sla_due_at, queued_at, id
     FOR UPDATE SKIP LOCKED
     LIMIT 1
+), claimed AS (
+    UPDATE {Case._meta.db_table} c
+    SET status = '{Case.Status.ASSIGNED}', assignee_id = %(user)s, updated_at = %(now)s
+    FROM pick WHERE c.id = pick.id
+    RETURNING c.*
+), offered AS (
+    UPDATE {Callback._meta.db_table} cb
+    SET status = '{Callback.Status.OFFERED}', offered_to_id = %(user)s, offered_at = %(now)s,
+        next_attempt_at = %(offer_until)s
+    FROM claimed
+    WHERE cb.case_id = claimed.id AND claimed.channel = '{Channel.CALLBACK}'
+      AND cb.status IN ({rawrows.sql_in((Callback.Status.PENDING, Callback.Status.RETRY_WAIT))})
+    RETURNING cb.case_id
+), event AS (
+    INSERT INTO {CaseEvent._meta.db_table}
+        (case_id, type, actor_id, old_value, new_value, data, is_public, created_at)
+    SELECT id, '{CaseEvent.Type.STATUS_CHANGED}', %(user)s, '{Case.Status.NEW}', '{Case.Status.ASSIGNED}',
+        %(data)s::jsonb, true, %(now)s
+    FROM claimed
+    RETURNING id
 )
-SELECT {_CASE_ROW.select}, {_SLA_SELECT} FROM pick c {_SLA_JOINS}
+SELECT {_CASE_ROW.select}, {_SLA_SELECT}, EXISTS (SELECT FROM offered), NULL::text[] FROM claimed c {_SLA_JOINS}
+UNION ALL
+SELECT {", ".join(["NULL"] * (_CASE_ROW.width + SLA_INPUTS_WIDTH))}, false, ARRAY(SELECT channel FROM free)
+WHERE NOT EXISTS (SELECT FROM claimed)
 """
 
 
-_PRESENCE_AT = _PROFILE_FIELDS.index("presence")
+# The fields the SLA recompute stores (``sla_prepare``), as attribute names of the instance.
+_SLA_ATTNAMES = (
+    "sla_policy_id",
+    "sla_paused_at",
+    "sla_paused_seconds",
+    "first_response_due_at",
+    "next_reply_due_at",
+    "resolution_due_at",
+    "sla_due_at",
+    "sla_next_check_at",
+)
 
 
-def _lock_and_pick(*, db, user, channel: str | None) -> tuple[tuple | None, Case | None]:
-    """PostgreSQL: lock the associate's profile row (presence, capacities) and pick within capacity — two
-    statements in one round trip (``rawrows.together``), the pick run by the server after the lock is granted.
-    Returns the profile's row (``_PROFILE_FIELDS``; None: not an associate) and the case picked (None: none)."""
+def _claim(*, db, user, channel: str | None, now: datetime) -> Case:
+    """PostgreSQL: lock the associate's profile row (presence, capacities), then claim within capacity
+    (``_CLAIM_SQL``) — two statements in one round trip with the transaction's BEGIN and, when the transaction is
+    take-next's own, its COMMIT (``rawrows.together``). Returns the case as claimed; raises ``NotAllowed`` (not an
+    associate) or ``Conflict`` (not available, at capacity, nothing waiting)."""
+    from cases.services.callbacks import OFFER_TIMEOUT
+
     user_id = user.pk
-    locked, picked = rawrows.together(
-        [(_PROFILE_LOCK_SQL, [user_id]), (_PICK_SQL, [user_id, user_id, channel, channel])], connection=db
+    params = {
+        "user": user_id,
+        "channel": channel,
+        "now": now,
+        "offer_until": now + OFFER_TIMEOUT,
+        "data": json.dumps({"assignee": user.get_username(), "via": "take_next"}),
+    }
+    locked, claimed = rawrows.together(
+        [(_PROFILE_LOCK_SQL, [user_id]), (_CLAIM_SQL, params)], connection=db, commit=True
     )
     if not locked:
-        return None, None
-    if not picked:
-        return locked[0], None
-    row = picked[0]
-    case = _CASE_ROW.load(row[: _CASE_ROW.width], connection=db)
-    sla_inputs_attach(case=case, values=row[_CASE_ROW.width : _CASE_ROW.width + SLA_INPUTS_WIDTH], connection=db)
-    return locked[0], case
+        raise NotAllowed("Only associates can take cases.", code="not_agent")
+    (row,) = claimed
+    if row[0] is None:  # nothing claimed: say why (the channels with a free slot, as the claim saw them)
+        _require_available(_profile_of(db, locked[0]))
+        _refuse(channel=channel, free=row[-1])
+    width = _CASE_ROW.width
+    case = _CASE_ROW.load(row[:width], connection=db)
+    case.assignee = user
+    sla_inputs_attach(case=case, values=row[width : width + SLA_INPUTS_WIDTH], connection=db)
+    offered = row[width + SLA_INPUTS_WIDTH]
+    callback = case._sla_inputs.callback
+    if offered and callback is not None:  # the SLA inputs read the callback row as it was before the offer
+        callback["status"] = Callback.Status.OFFERED
+    return case
+
+
+# The claim's due times written when they differ from the stored ones (``_sla_settle``): a compare-and-set on
+# everything the recompute read from the row — the case as the claim left it (status, assignee and updated_at it
+# wrote; channel, priority, department, answer and resolution times) and the stored SLA fields it compared
+# against. A writer of the row in between (a transition, a message's recompute, the sweep raising the priority, a
+# transfer, a raw status change) makes it match no row.
+_SETTLE_SQL = (
+    f"UPDATE {Case._meta.db_table} SET "
+    + ", ".join(f"{name} = %s" for name in _SLA_ATTNAMES)
+    + f" WHERE id = %s AND status = '{Case.Status.ASSIGNED}' AND assignee_id = %s AND updated_at = %s"
+    " AND channel = %s AND priority = %s AND department_id = %s"
+    " AND first_response_at IS NOT DISTINCT FROM %s AND resolved_at IS NOT DISTINCT FROM %s AND "
+    + " AND ".join(f"{name} IS NOT DISTINCT FROM %s" for name in _SLA_ATTNAMES)
+    + " RETURNING id"
+)
+
+
+def _sla_settle(*, case: Case, stored: tuple, now: datetime) -> None:
+    """The claim's SLA recompute, after its commit. NEW and ASSIGNED are the same state of every SLA clock (open,
+    not paused), so the due times stored while the case waited (``stored``) are what the recompute gives — unless an
+    input changed since the last recompute (a policy or calendar edit), the stored times were not written by the
+    recompute (imported or generated data), or a target met late is not recorded yet. Only then is anything
+    written: the new due times by one compare-and-set UPDATE (``_SETTLE_SQL``; with its BEGIN and COMMIT in one
+    round trip when the transaction is its own); if a target was met late, or the row changed since the claim, the
+    case is locked again and recomputed as it now is (``sla_recompute``, which records the breach once), in a
+    transaction (a savepoint inside a caller's) of its own.
+
+    The claim is committed by then: a database error here is logged, not raised, and leaves the case with the due
+    times it had in the queue until its next recompute (a reply, a transition, the SLA sweep at its stored check
+    time) — as a worker killed at this point would. Known limit: the compare-and-set sees the case row only; an
+    input outside it (a policy, a calendar) changed after the claim read it, and the case recomputed by someone
+    else back to exactly the stored times in those few milliseconds, would let the claim's times through."""
+    import psycopg  # this path runs on PostgreSQL only
+
+    update = sla_prepare(case=case, now=now)  # in memory: the computed due times on the instance
+    computed = tuple(getattr(case, name) for name in _SLA_ATTNAMES)
+    if not update.late and computed == stored:
+        return
+    try:
+        if not update.late:
+            params = [
+                *computed,
+                case.pk,
+                case.assignee_id,
+                case.updated_at,
+                case.channel,
+                case.priority,
+                case.department_id,
+                case.first_response_at,
+                case.resolved_at,
+                *stored,
+            ]
+            with transaction.atomic():
+                (matched,) = rawrows.together([(_SETTLE_SQL, params)], commit=True)
+            if matched:
+                return
+        with transaction.atomic():
+            current = Case.objects.select_for_update(no_key=True).get(pk=case.pk)
+            sla_recompute(case=current, now=now)
+    except (DatabaseError, psycopg.Error):  # Django's, and psycopg's own from a batch (``rawrows.together``)
+        log.exception("take-next: %s is claimed; its due times are left to its next recompute", case.reference)
+        return
+    for name in _SLA_ATTNAMES:
+        setattr(case, name, getattr(current, name))
 
 
 def _profile_of(db, row: tuple) -> AgentProfile:
@@ -211,43 +340,55 @@ def _profile_of(db, row: tuple) -> AgentProfile:
     return AgentProfile.from_db(db.alias, _PROFILE_FIELDS, row)
 
 
-@transaction.atomic
 def case_take_next(*, user, channel: str | None = None, now: datetime | None = None) -> Case:
     """Claim the best waiting case this associate may take: their departments, a channel with free capacity,
     priority then SLA due time then queue time. Raises ``Conflict`` when at capacity or nothing is waiting."""
     if channel and channel not in GROUP_OF:
         raise ApplicationError("Unknown channel.", fields={"channel": ["Not a valid choice."]})
+    now = now or timezone.now()
     db = connections[DEFAULT_DB_ALIAS]
-    if db.vendor == "postgresql":
-        locked, case = _lock_and_pick(db=db, user=user, channel=channel or None)
-        if locked is None:
-            raise NotAllowed("Only associates can take cases.", code="not_agent")
-        if case is None or locked[_PRESENCE_AT] != AgentProfile.Presence.AVAILABLE:
-            profile = _profile_of(db, locked)
-            _require_available(profile)
-            # say why: at capacity (the load is read again, still under the profile lock) or empty
-            _channels_with_capacity(profile=profile, user=user, channel=channel)
-    else:
-        # SQLite (the embedded setup): one writer at a time; the lock, the load and the ORM pick are separate.
-        profile = _lock_profile(user)
-        _require_available(profile)
-        case = _pick_orm(profile=profile, channels=_channels_with_capacity(profile=profile, user=user, channel=channel))
+    if db.vendor != "postgresql":
+        return _take_next_orm(user=user, channel=channel, now=now)
+    with transaction.atomic():
+        case = _claim(db=db, user=user, channel=channel or None, now=now)
+        case_news_publish(case_id=case.pk, kind=CASE)  # the customer's live status line, after commit
+    _sla_settle(case=case, stored=tuple(getattr(case, name) for name in _SLA_ATTNAMES), now=now)
+    return case
+
+
+@transaction.atomic
+def _take_next_orm(*, user, channel: str | None, now: datetime) -> Case:
+    """SQLite (the embedded setup): one writer at a time; the lock, the load, the ORM pick and the transition are
+    separate statements."""
+    profile = _lock_profile(user)
+    _require_available(profile)
+    case = _pick_orm(profile=profile, channels=_channels_with_capacity(profile=profile, user=user, channel=channel))
     if case is None:
         raise Conflict("Nothing is waiting in your queues right now.", code="queue_empty")
-    now = now or timezone.now()
     if case.channel == Channel.CALLBACK:
         _callback_reserve(case=case, user=user, now=now)
     case.assignee = user
-    case_transition(  # the last statement of the claim: its COMMIT may travel with it (``last``)
+    case_transition(
         case=case,
         new_status=Case.Status.ASSIGNED,
         actor=user,
         data={"assignee": user.get_username(), "via": "take_next"},
         now=now,
         changed=("assignee",),
-        last=True,
     )
     return case
+
+
+def _refuse(*, channel: str | None, free: list[str]) -> None:
+    """Why an available associate got nothing: ``free`` are the channels (among those asked) with a free slot."""
+    if not free:
+        if channel:
+            raise Conflict(
+                f"You are at capacity for {Channel(channel).label.lower()}: finish a case before taking another.",
+                code="at_capacity",
+            )
+        raise Conflict("You are at capacity on every channel: finish a case before taking another.", code="at_capacity")
+    raise Conflict("Nothing is waiting in your queues right now.", code="queue_empty")
 
 
 def _require_available(profile: AgentProfile) -> None:
@@ -259,14 +400,9 @@ def _channels_with_capacity(*, profile: AgentProfile, user, channel: str | None)
     """The channels the associate has a free slot on (only ``channel`` if asked); ``Conflict`` when none."""
     channels = free_channels(profile=profile, load=agent_load(user_id=user.pk))
     if channel:
-        if channel not in channels:
-            raise Conflict(
-                f"You are at capacity for {Channel(channel).label.lower()}: finish a case before taking another.",
-                code="at_capacity",
-            )
-        return [channel]
+        channels = [channel] if channel in channels else []
     if not channels:
-        raise Conflict("You are at capacity on every channel: finish a case before taking another.", code="at_capacity")
+        _refuse(channel=channel, free=[])
     return channels
 
 
@@ -286,21 +422,13 @@ def _pick_orm(*, profile: AgentProfile, channels: list[str]) -> Case | None:
 
 
 _RESERVABLE = (Callback.Status.PENDING, Callback.Status.RETRY_WAIT)
-_RESERVABLE_SQL = rawrows.sql_in(_RESERVABLE)
-_CALLBACK_RESERVE_SQL = (
-    f"UPDATE {Callback._meta.db_table} SET status = '{Callback.Status.OFFERED}', offered_to_id = %s, offered_at = %s,"
-    f" next_attempt_at = %s WHERE case_id = %s AND status IN ({_RESERVABLE_SQL})"
-)
 
 
 def _callback_reserve(*, case: Case, user, now: datetime) -> None:
-    """A callback case taken from the queue is offered to the associate who took it (they dial next)."""
+    """A callback case taken from the queue is offered to the associate who took it (they dial next). On
+    PostgreSQL this is the ``offered`` CTE of the claim statement."""
     from cases.services.callbacks import OFFER_TIMEOUT
 
-    if connection.vendor == "postgresql":  # the queryset's UPDATE below, written out and prepared
-        with rawrows.cursor() as cursor:
-            cursor.execute(_CALLBACK_RESERVE_SQL, [user.pk, now, now + OFFER_TIMEOUT, case.pk])
-        return
     Callback.objects.filter(case=case, status__in=_RESERVABLE).update(
         status=Callback.Status.OFFERED, offered_to=user, offered_at=now, next_attempt_at=now + OFFER_TIMEOUT
     )

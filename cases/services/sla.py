@@ -2,7 +2,9 @@
 
 ``sla_recompute`` runs in the same transaction as every write that moves a due time (create, reply, status,
 priority, department): it matches the policy, counts paused time, stores the due times and ``sla_next_check_at``
-(the next warning or breach point not yet recorded; the sweep's partial index ``case_sla_sweep``).
+(the next warning or breach point not yet recorded; the sweep's partial index ``case_sla_sweep``). One exception:
+take-next's claim (NEW → ASSIGNED, the same state of every clock) commits first and then writes, only if they
+moved, the due times ``sla_prepare`` computed (``cases.services.queue._sla_settle``).
 
 ``sla_sweep`` (Celery beat, every few seconds) locks due cases with ``skip_locked``, records every warning and
 breach point that has passed (``SlaRecord``, unique per case/target/level/due: a second record is impossible),

@@ -44,3 +44,17 @@ class CaseFactory(factory.django.DjangoModelFactory):
     created_at = factory.LazyFunction(timezone.now)
     queued_at = factory.LazyAttribute(lambda c: c.created_at)
     reference = factory.Sequence(lambda n: f"CS-2026-{900000 + n:06d}")
+
+
+def waiting_case(**kwargs) -> models.Case:
+    """A case waiting in its queue with the SLA due times the recompute stores (as ``case_create`` leaves it);
+    ``CaseFactory`` alone leaves them empty."""
+    from django.db import transaction
+
+    from cases.services.sla import sla_recompute
+
+    case = CaseFactory(**kwargs)
+    with transaction.atomic():
+        sla_recompute(case=case, now=case.created_at)
+    case.refresh_from_db()
+    return case

@@ -23,7 +23,7 @@ from django.utils.functional import lazy
 
 from cases import rawrows
 from cases.models import AgentProfile, Case, CaseEvent, Priority, SlaPolicy
-from cases.tests.factories import CaseFactory
+from cases.tests.factories import CaseFactory, waiting_case
 
 pytestmark = pytest.mark.django_db
 
@@ -147,10 +147,10 @@ def test_take_next_prepares_its_statements_once_per_connection(agent, department
     from cases.services.queue import case_take_next
 
     for _ in range(3):
-        CaseFactory(department=department)
+        waiting_case(department=department)
     first = case_take_next(user=agent)
     wire, prepared = _wire(), _ours_prepared()
-    assert len(prepared) == 3  # the profile lock, the pick, the UPDATE + event (BEGIN and COMMIT are not prepared)
+    assert len(prepared) == 2  # the profile lock and the claim (BEGIN and COMMIT are not prepared)
     assert {name.decode() for name in prepared.values()} <= _server_prepared()
     # when the associate claims again
     second = case_take_next(user=agent)
@@ -159,7 +159,7 @@ def test_take_next_prepares_its_statements_once_per_connection(agent, department
     # and after the connection is closed, a new one gets a new wire and prepares again
     connection.close()
     third = case_take_next(user=agent)
-    assert _wire() is not wire and len(_ours_prepared()) == 3
+    assert _wire() is not wire and len(_ours_prepared()) == 2
     assert len({first.pk, second.pk, third.pk}) == 3
     assert Case.objects.filter(assignee=agent, status=Case.Status.ASSIGNED).count() == 3
 
@@ -220,3 +220,28 @@ def test_a_broken_connection_in_a_batch_comes_out_as_djangos_error():
     with pytest.raises(OperationalError), transaction.atomic():
         rawrows.together([("SELECT 1", [])])
     connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_together_commits_only_a_transaction_of_its_own(agent):
+    # given an outer atomic block with a nested one that opens no savepoint (the BEGIN still goes with the batch)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        with transaction.atomic(savepoint=False):
+            rawrows.together(
+                [("UPDATE cases_agentprofile SET presence = 'away' WHERE user_id = %s", [agent.pk])], commit=True
+            )
+        raise RuntimeError("the outer block changes its mind")
+    # then nothing was committed by the batch: the outer block's rollback took the change back
+    assert connection.get_autocommit()
+    with connection.cursor() as c:
+        c.execute("SELECT presence FROM cases_agentprofile WHERE user_id = %s", [agent.pk])
+        assert c.fetchone() == ("available",)
+    # and in a block of its own, COMMIT goes with the batch: the block's exit finds the session idle
+    with transaction.atomic():
+        rawrows.together(
+            [("UPDATE cases_agentprofile SET presence = 'away' WHERE user_id = %s", [agent.pk])], commit=True
+        )
+        assert connection.connection.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    with connection.cursor() as c:
+        c.execute("SELECT presence FROM cases_agentprofile WHERE user_id = %s", [agent.pk])
+        assert c.fetchone() == ("away",)

@@ -1,6 +1,6 @@
-"""Take-next's round trips (bench/take_next.py): BEGIN, the profile lock and the pick travel to the server together,
-and the pick still runs after the lock is granted — it counts every claim a concurrent click of the same associate
-committed while it waited, so capacity holds."""
+"""Take-next's round trips (bench/take_next.py): BEGIN, the profile lock, the claim and COMMIT travel to the server
+together, and the claim still runs after the lock is granted — it counts every claim a concurrent click of the same
+associate committed while it waited, so capacity holds."""
 
 import itertools
 import os
@@ -18,7 +18,7 @@ from cases import rawrows
 from cases.errors import Conflict
 from cases.models import AgentProfile, Case, CaseEvent, Channel
 from cases.services.queue import case_take_next
-from cases.tests.factories import AgentFactory, CaseFactory
+from cases.tests.factories import AgentFactory, CaseFactory, waiting_case
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,41 +41,42 @@ def _round_trips(fn):
     return result, trips
 
 
-def test_a_claim_is_two_round_trips(agent, department):
+def test_a_claim_is_one_round_trip(agent, department):
     # given a waiting chat and an associate whose connection has claimed once already (statements prepared)
-    CaseFactory(department=department)
-    waiting = CaseFactory(department=department)
+    waiting_case(department=department)
+    waiting = waiting_case(department=department)
     case_take_next(user=agent)
     # when they take next
     case, trips = _round_trips(lambda: case_take_next(user=agent))
-    # then BEGIN + profile lock + pick go together, then the UPDATE with its event and the COMMIT
-    assert trips == 2
+    # then BEGIN, the profile lock, the claim (pick, UPDATE and event in one statement) and COMMIT go together
+    assert trips == 1
     assert case.pk == waiting.pk
     assert Case.objects.filter(pk=case.pk, status=Case.Status.ASSIGNED, assignee=agent).exists()
     assert CaseEvent.objects.filter(case=case, type=CaseEvent.Type.STATUS_CHANGED, new_value="assigned").count() == 1
 
 
-def test_a_callback_claim_reads_its_callback_with_the_pick(agent, department):
+def test_a_callback_claim_offers_the_call_in_the_same_round_trip(agent, department):
     # given a waiting Call Me Now request (its ring-time clock needs the callback row), on a connection that has
     # claimed one already (statements prepared)
     from cases.models import Callback
 
     AgentProfile.objects.filter(user=agent).update(capacity_call=2)
     for _ in range(2):
-        waiting = CaseFactory(department=department, channel=Channel.CALLBACK)
-        Callback.objects.create(case=waiting, phone="+15551234567")
+        waiting = waiting_case(department=department, channel=Channel.CALLBACK)
+        Callback.objects.create(case=waiting, phone="+15551234567", requested_at=waiting.created_at)
     case_take_next(user=agent)
     # when the associate takes it
     case, trips = _round_trips(lambda: case_take_next(user=agent))
-    # then one more round trip than a chat (the offer to the taker), none for reading the callback
-    assert case.pk == waiting.pk and trips == 3
+    # then the offer to the taker is part of the claim: still one round trip, and the callback is theirs to dial
+    assert case.pk == waiting.pk and trips == 1
     callback = Callback.objects.get(case=waiting)
     assert (callback.status, callback.offered_to_id) == (Callback.Status.OFFERED, agent.pk)
+    assert callback.next_attempt_at == callback.offered_at + timedelta(seconds=30)
 
 
 def test_a_claim_inside_the_callers_transaction_is_not_committed_by_take_next(agent, department):
     # given a waiting chat
-    waiting = CaseFactory(department=department)
+    waiting = waiting_case(department=department)
     # when take-next runs inside a transaction of the caller's that is then rolled back
     with pytest.raises(RuntimeError), transaction.atomic():
         assert case_take_next(user=agent).pk == waiting.pk
@@ -85,7 +86,7 @@ def test_a_claim_inside_the_callers_transaction_is_not_committed_by_take_next(ag
     assert not CaseEvent.objects.filter(case=waiting, type=CaseEvent.Type.STATUS_CHANGED).exists()
 
 
-def test_a_breach_met_late_is_recorded_in_the_claims_transaction(agent, department):
+def test_a_breach_met_late_is_recorded_once_right_after_the_claim(agent, department):
     # given a case answered once and released, whose next-reply clock ran out while it waited (met late on claim)
     from django.utils import timezone
 
@@ -95,11 +96,18 @@ def test_a_breach_met_late_is_recorded_in_the_claims_transaction(agent, departme
     waiting = CaseFactory(department=department, first_response_at=past, next_reply_due_at=past + timedelta(hours=1))
     # when the associate takes it
     case, trips = _round_trips(lambda: case_take_next(user=agent))
-    # then the breach record and its event were written before the claim committed (COMMIT not sent with the UPDATE)
-    assert case.pk == waiting.pk and trips > 2
+    # then the claim committed in its round trip, and the breach was recorded after it in a transaction of its own
+    # (the case locked again and recomputed as it then was)
+    assert case.pk == waiting.pk and trips > 1
     assert SlaRecord.objects.filter(case=waiting, target="next_reply", level="breach").count() == 1
     assert CaseEvent.objects.filter(case=waiting, type=CaseEvent.Type.SLA_BREACH).count() == 1
     assert Case.objects.get(pk=waiting.pk).status == Case.Status.ASSIGNED
+    # and a recompute now finds it recorded: nothing twice
+    from cases.services.sla import sla_recompute
+
+    with transaction.atomic():
+        sla_recompute(case=Case.objects.select_for_update().get(pk=waiting.pk), now=timezone.now())
+    assert SlaRecord.objects.filter(case=waiting).count() == 1
 
 
 def _other_tab(user_id: int, case_id: int) -> psycopg.Connection:
@@ -222,13 +230,13 @@ def test_together_failing_before_or_after_begin_restores_the_atomic_block(agent)
 def test_without_prepared_statements_the_statements_go_one_by_one(agent, department, settings):
     # given a deployment behind a transaction-mode pooler (no prepared statements, no pipeline)
     settings.RH = {**settings.RH, "PREPARE_HOT_STATEMENTS": False}
-    CaseFactory(department=department)
-    waiting = CaseFactory(department=department)
+    waiting_case(department=department)
+    waiting = waiting_case(department=department)
     case_take_next(user=agent)
     # when the associate takes next
     case, trips = _round_trips(lambda: case_take_next(user=agent))
-    # then the same claim is made in five round trips: BEGIN, lock, pick, UPDATE + event, COMMIT
-    assert case.pk == waiting.pk and trips == 5
+    # then the same claim is made in four round trips: BEGIN, lock, claim, COMMIT
+    assert case.pk == waiting.pk and trips == 4
     assert Case.objects.filter(pk=case.pk, status=Case.Status.ASSIGNED, assignee=agent).exists()
     raw = connection.connection
     assert connection.get_autocommit() and raw.autocommit
