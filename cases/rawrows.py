@@ -506,6 +506,28 @@ def _kept_cursor(connection, key):
     return c
 
 
+def fetch_rows(sql: str, params, *, connection=None, one: bool = False):
+    """Run one fixed statement (``cursor()``'s: prepared on PostgreSQL) and return its rows (``one``: its first
+    row, or None). On PostgreSQL, while nothing observes the statements, it runs on the connection's kept cursor for
+    that statement with its text as one bytes object (``_kept_cursor``, ``_encoded``): no cursor set up, no query
+    text encoded and parsed again per call (psycopg caches the parsing of statements up to 4 KB only). The page's
+    hot reads use it: the signed-in user, the gate, the workspace statement."""
+    connection = connection or connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the thread-local proxy
+    kept = None
+    if connection.vendor == "postgresql" and settings.RH.get("PREPARE_HOT_STATEMENTS", True):
+        kept = _kept_cursor(connection, sql)
+    if kept is None:
+        with cursor(connection=connection) as c:
+            c.execute(sql, params)
+            return c.fetchone() if one else c.fetchall()
+    try:
+        kept.execute(_encoded(sql), params)
+        return kept.fetchone() if one else kept.fetchall()
+    except BaseException:
+        _forget_kept(connection)
+        raise
+
+
 def _forget_kept(connection) -> None:
     kept = connection.__dict__.pop("_rawrows_kept", None)
     if kept is not None:
@@ -641,9 +663,7 @@ class CompiledQuery:
         for name, where in self.positions.items():
             for i in where:
                 params[i] = values[name]
-        with cursor(connection=connection) as c:
-            c.execute(self.sql, params)
-            rows = c.fetchall()
+        rows = fetch_rows(self.sql, params, connection=connection)
         if not self.plain:
             rows = self.compiler.results_iter(results=[rows])
         elif self.converters:

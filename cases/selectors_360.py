@@ -482,9 +482,7 @@ def workspace_texts_touching(
         "now": now,
         "fresh": fresh,
     }
-    with rawrows.cursor() as cur:
-        cur.execute(workspace_sql(), params)
-        row = cur.fetchone()
+    row = rawrows.fetch_rows(workspace_sql(), params, one=True)
     return tuple(row[:5]), tuple(row[5:8]), row[8] > 0
 
 

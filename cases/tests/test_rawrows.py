@@ -245,3 +245,30 @@ def test_together_commits_only_a_transaction_of_its_own(agent):
     with connection.cursor() as c:
         c.execute("SELECT presence FROM cases_agentprofile WHERE user_id = %s", [agent.pk])
         assert c.fetchone() == ("away",)
+
+
+def test_fetch_rows_runs_on_the_kept_cursor_and_gives_the_cursors_rows():
+    # given nobody logs queries or wraps execute
+    sql = "SELECT %s::int, %s::text UNION ALL SELECT 2, 'b'"
+    assert rawrows.fetch_rows(sql, [1, "a"]) == [(1, "a"), (2, "b")]
+    assert rawrows.fetch_rows(sql, [3, "c"], one=True) == (3, "c")
+    # then it ran on the connection's kept cursor for that statement (no cursor made per call)
+    raw, kept = connections[DEFAULT_DB_ALIAS]._rawrows_kept
+    assert raw is connection.connection and sql in kept
+
+
+def test_fetch_rows_forgets_its_kept_cursors_after_an_error_and_works_again():
+    sql = "SELECT 1 / %s::int"
+    assert rawrows.fetch_rows(sql, [1]) == [(1,)]
+    with pytest.raises(DatabaseError), transaction.atomic():
+        rawrows.fetch_rows(sql, [0])
+    assert "_rawrows_kept" not in connections[DEFAULT_DB_ALIAS].__dict__
+    assert rawrows.fetch_rows(sql, [1], one=True) == (1,)
+
+
+def test_fetch_rows_is_seen_while_queries_are_logged(settings):
+    with CaptureQueriesContext(connection) as ctx:
+        assert rawrows.fetch_rows("SELECT %s::int", [5], one=True) == (5,)
+    assert [q["sql"] for q in ctx.captured_queries] == ["SELECT $1::int"]
+    settings.RH = {**settings.RH, "PREPARE_HOT_STATEMENTS": False}  # behind a transaction-mode pooler
+    assert rawrows.fetch_rows("SELECT %s::int", [6]) == [(6,)]
