@@ -43,7 +43,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
-MEMO_SIZE = 256  # entries per tag and process (a fragment's key values and HTML: a few KB at most)
+MEMO_SIZE = 128  # entries per tag and process (as cases.panels: the workspace's fragments hold its panels' HTML)
 CSRF_STAND_IN = "rhmemocsrf" + secrets.token_hex(16)  # letters and digits: escaping leaves it as it is
 _PLAIN = {str, SafeString, int, bool, type(None)}  # keyed by value (and type)
 _BY_REPR = {float, Decimal, date, datetime, time}  # keyed by repr: equal values that render differently differ
