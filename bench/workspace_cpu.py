@@ -3,7 +3,7 @@ function calls per request (cProfile's count), N requests each through the test 
 and the workspace alternated in blocks. CPU time and call counts move far less than wall time on a shared machine;
 use it for before/after in two worktrees (run each side in turn, several times).
 
---cold empties the page's memos (cases.panels, {% url_memo %}) before every request: the cost of a first view.
+--cold empties the page's memos (cases.panels, {% url_memo %}, {% memo %}) before every request: the cost of a first view.
 --html PATH writes the page (CSRF tokens blanked, the session's times too) for diffing two checkouts.
 
 Usage: DATABASE_URL=... python bench/workspace_cpu.py [--runs 200] [--blocks 5] [--as-assignee] [--case REF]
@@ -68,6 +68,11 @@ def main():
             return
         panels.memo_clear()
         url_memo._reverse.cache_clear()
+        try:  # the templates' {% memo %} fragments (session 7)
+            from cases.templatetags import memo
+        except ImportError:
+            return
+        memo.memo_clear()
 
     def cpu(path):
         t = time.process_time()

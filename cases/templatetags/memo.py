@@ -26,6 +26,7 @@ alone for a fragment of constants (``{% static %}``, ``{% url_memo %}``)."""
 
 import secrets
 import threading
+import weakref
 from collections import OrderedDict
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -48,6 +49,7 @@ CSRF_STAND_IN = "rhmemocsrf" + secrets.token_hex(16)  # letters and digits: esca
 _PLAIN = {str, SafeString, int, bool, type(None)}  # keyed by value (and type)
 _BY_REPR = {float, Decimal, date, datetime, time}  # keyed by repr: equal values that render differently differ
 _MISSING = object()
+_NODES: "weakref.WeakSet[MemoNode]" = weakref.WeakSet()  # every parsed tag, for memo_clear
 _MISSING_KEY = ("<missing>",)
 
 
@@ -92,6 +94,7 @@ class MemoNode(template.Node):
         self.csrf = csrf
         self._memo: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
+        _NODES.add(self)
 
     def __repr__(self):
         return f"<MemoNode {' '.join(self.paths)}>"
@@ -162,6 +165,12 @@ class MemoNode(template.Node):
     def memo_clear(self) -> None:
         with self._lock:
             self._memo.clear()
+
+
+def memo_clear() -> None:
+    """Empty every tag's memo (tests; bench/workspace_cpu.py --cold)."""
+    for node in list(_NODES):
+        node.memo_clear()
 
 
 def _reads_csrf_token(nodelist) -> bool:

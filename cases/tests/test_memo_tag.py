@@ -197,3 +197,13 @@ def test_a_request_less_render_is_unaffected():
     request = RequestFactory().get("/")
     template = _memo_template("{% url_memo 'cases:queues' %}", "")
     assert template.render(Context({"request": request})) == "/agent/queues/"
+
+
+def test_memo_clear_empties_every_tag():
+    from cases.templatetags import memo
+
+    template = _memo_template()
+    template.render(Context(_values()))
+    assert len(_node(template)._memo) == 1
+    memo.memo_clear()
+    assert len(_node(template)._memo) == 0
