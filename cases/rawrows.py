@@ -492,8 +492,9 @@ def _kept_cursor(connection, key):
     dumpers and loaders of every parameter and column again): a prepared one with the wrapper's checks
     (``_bare_cursor_class``). None while queries are logged or an execute wrapper is installed: the caller then uses
     ``cursor()``'s, which they see. Forgotten with the connection (a new psycopg connection gets new cursors) and
-    after any error (``_forget_kept``)."""
-    if connection.queries_logged or connection.execute_wrappers:
+    after any error (``_forget_kept``). None as well with ``RH["PREPARE_HOT_STATEMENTS"]`` off (transaction-mode
+    poolers): the caller's ``cursor()`` is then the ordinary one, which prepares nothing."""
+    if connection.queries_logged or connection.execute_wrappers or not settings.RH.get("PREPARE_HOT_STATEMENTS", True):
         return None
     raw = _prepared_raw(connection)
     kept = connection.__dict__.get("_rawrows_kept")
@@ -513,9 +514,7 @@ def fetch_rows(sql: str, params, *, connection=None, one: bool = False):
     text encoded and parsed again per call (psycopg caches the parsing of statements up to 4 KB only). The page's
     hot reads use it: the signed-in user, the gate, the workspace statement."""
     connection = connection or connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the thread-local proxy
-    kept = None
-    if connection.vendor == "postgresql" and settings.RH.get("PREPARE_HOT_STATEMENTS", True):
-        kept = _kept_cursor(connection, sql)
+    kept = _kept_cursor(connection, sql) if connection.vendor == "postgresql" else None
     if kept is None:
         with cursor(connection=connection) as c:
             c.execute(sql, params)

@@ -272,3 +272,20 @@ def test_fetch_rows_is_seen_while_queries_are_logged(settings):
     assert [q["sql"] for q in ctx.captured_queries] == ["SELECT $1::int"]
     settings.RH = {**settings.RH, "PREPARE_HOT_STATEMENTS": False}  # behind a transaction-mode pooler
     assert rawrows.fetch_rows("SELECT %s::int", [6]) == [(6,)]
+
+
+def test_update_then_insert_prepares_nothing_with_prepared_statements_off(settings, agent):
+    # given a deployment behind a transaction-mode pooler (a prepared statement would not follow the connection)
+    settings.RH = {**settings.RH, "PREPARE_HOT_STATEMENTS": False}
+    case = CaseFactory(status=Case.Status.NEW)
+    with connection.cursor() as c:
+        c.execute("DEALLOCATE ALL")
+    # when a change and the row recording it are written together (case_transition's statement)
+    case.status, case.assignee = Case.Status.ASSIGNED, agent
+    event = CaseEvent(case=case, type=CaseEvent.Type.STATUS_CHANGED, actor=agent, old_value="new", new_value="assigned")
+    rawrows.update_then_insert(case, {"status", "assignee"}, event)
+    # then both were written, and nothing was prepared on the server
+    assert event.pk and Case.objects.get(pk=case.pk).status == Case.Status.ASSIGNED
+    with connection.cursor() as c:
+        c.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert c.fetchone() == (0,)
