@@ -164,6 +164,8 @@ _CAPACITY_COLUMN = {
 # (``sla_inputs_sql``; the callback row as it was before the offer). Nothing is picked unless the associate is
 # available; when nothing is, its one row says why from the same snapshot, under the same lock: the channels with a
 # free slot (none: at capacity; some: nothing waiting on them).
+# The callback states a claim may offer to the taker (the claim's ``offered`` CTE; ``_callback_reserve`` on SQLite).
+_RESERVABLE = (Callback.Status.PENDING, Callback.Status.RETRY_WAIT)
 _CLAIM_SQL = f"""
 WITH me AS (
     SELECT id, {", ".join(_CAPACITY_COLUMN.values())} FROM {AgentProfile._meta.db_table}
@@ -205,7 +207,7 @@ WITH me AS (
         next_attempt_at = %(offer_until)s
     FROM claimed
     WHERE cb.case_id = claimed.id AND claimed.channel = '{Channel.CALLBACK}'
-      AND cb.status IN ({rawrows.sql_in((Callback.Status.PENDING, Callback.Status.RETRY_WAIT))})
+      AND cb.status IN ({rawrows.sql_in(_RESERVABLE)})
     RETURNING cb.case_id
 ), event AS (
     INSERT INTO {CaseEvent._meta.db_table}
@@ -419,9 +421,6 @@ def _pick_orm(*, profile: AgentProfile, channels: list[str]) -> Case | None:
         .order_by("priority", "sla_due_at", "queued_at", "id")
         .first()
     )
-
-
-_RESERVABLE = (Callback.Status.PENDING, Callback.Status.RETRY_WAIT)
 
 
 def _callback_reserve(*, case: Case, user, now: datetime) -> None:
