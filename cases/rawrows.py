@@ -272,7 +272,9 @@ def together(statements, *, connection=None, commit: bool = False) -> list[list[
     goes in the same batch on the wire (``_Wire``); the block's exit then finds the session idle (psycopg's
     ``commit()`` does nothing) and runs its on-commit callbacks as usual. A statement that fails makes the server
     skip the rest, COMMIT included, and the block rolls back as always. Otherwise the flag is ignored and the block
-    commits as always."""
+    commits as always. Such an own transaction also plans its prepared statements once per connection: a ``SET
+    LOCAL plan_cache_mode`` after its BEGIN (``_GENERIC_PLANS``) keeps the plan cache from planning them again on
+    every run."""
     connection = connection or connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the thread-local proxy
     if not settings.RH.get("PREPARE_HOT_STATEMENTS", True) or connection.vendor != "postgresql":
         out = []
@@ -291,17 +293,18 @@ def together(statements, *, connection=None, commit: bool = False) -> list[list[
         and raw.pgconn.transaction_status == TransactionStatus.IDLE
         and raw.pgconn.pipeline_status == PipelineStatus.OFF
     )
+    own = begin and commit and len(connection.atomic_blocks) == 1 and not connection.savepoint_ids
+    head = [_BEGIN, _GENERIC_PLANS] if own else [_BEGIN] if begin else []
     wire = _wire(connection)
     if wire is not None:  # nobody observes: one batch on the wire (``_Wire``)
-        own = begin and commit and len(connection.atomic_blocks) == 1 and not connection.savepoint_ids
         try:
             if begin:
                 raw.autocommit = True
-            batch = [(_BEGIN, None), *statements] if begin else list(statements)
+            batch = [*((command, None) for command in head), *statements]
             if own:
                 batch.append((_COMMIT, None))
             rows = wire.run(batch)
-            return rows[1 : len(statements) + 1] if begin else rows
+            return rows[len(head) : len(head) + len(statements)]
         except BaseException:
             if begin and raw.pgconn.transaction_status == TransactionStatus.IDLE:
                 raw.autocommit = False  # BEGIN never ran: give the atomic block back the state it set
@@ -312,8 +315,8 @@ def together(statements, *, connection=None, commit: bool = False) -> list[list[
         if begin:
             raw.autocommit = True
         with raw.pipeline():
-            if begin:
-                begin_cursor.execute(_BEGIN)
+            for command in head:
+                begin_cursor.execute(command)
             for c, (sql, params) in zip(cursors, statements, strict=True):
                 c.execute(sql, params)
         return [c.fetchall() for c in cursors]
@@ -328,6 +331,17 @@ def together(statements, *, connection=None, commit: bool = False) -> list[list[
 
 _BEGIN = b"BEGIN"
 _COMMIT = b"COMMIT"
+# A batch's own transaction plans its prepared statements once per connection, whatever the plan cache would
+# choose (``together``). PostgreSQL's plan cache weighs, from the sixth run of a prepared statement on, a generic
+# plan costed for average parameter values against the custom plans made so far, and keeps making a custom plan
+# — planning the statement again on every run — while the generic one looks dearer. Take-next's claim reads 15
+# relations: planning it takes ≈ 0.7 ms, more than running it, and its generic plan is costed for the average
+# associate's held cases (838 on the 1M bench data, so the generic plan looked five times dearer than a custom one
+# for an associate holding few); which way the comparison went moved with the table's statistics from one run to
+# the next (bench/take_next.py at 16 associates: 826 claims/s planning every claim, 1,306 with the plan kept). The
+# generic plans are the ones the statements were written for (the index each one reads does not depend on the
+# values). SET LOCAL: gone at the batch's COMMIT; inside a caller's transaction the plan cache decides as before.
+_GENERIC_PLANS = b"SET LOCAL plan_cache_mode = force_generic_plan"
 _ENCODED: dict = {}
 
 

@@ -74,6 +74,48 @@ def test_a_callback_claim_offers_the_call_in_the_same_round_trip(agent, departme
     assert callback.next_attempt_at == callback.offered_at + timedelta(seconds=30)
 
 
+def _claim_plans() -> tuple[int, int]:
+    """(generic, custom) plans PostgreSQL's plan cache made for this connection's prepared claim statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%FOR UPDATE SKIP LOCKED%"],
+        )
+        (plans,) = cursor.fetchall()
+    return plans
+
+
+def _plan_cache_mode() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        return cursor.fetchone()[0]
+
+
+def test_the_claim_statement_is_planned_once_not_on_every_claim(agent, department):
+    # given an associate with room for eight chats and eight waiting
+    AgentProfile.objects.filter(user=agent).update(capacity_chat=8)
+    waiting = [waiting_case(department=department) for _ in range(8)]
+    # when they take next eight times on one connection
+    taken = [case_take_next(user=agent).pk for _ in range(8)]
+    # then every claim ran the one generic plan: the plan cache planned nothing per claim (left to itself it makes a
+    # custom plan for each of the first five runs, and for every run while the generic plan looks dearer)
+    assert taken == [case.pk for case in waiting]
+    assert _claim_plans() == (8, 0)
+    # and the setting went with the claim's transaction: the connection plans the way it did before
+    assert _plan_cache_mode() == "auto"
+
+
+def test_a_claim_inside_the_callers_transaction_leaves_the_plan_cache_alone(agent, department):
+    # given a waiting chat
+    waiting = waiting_case(department=department)
+    # when take-next runs inside a transaction of the caller's
+    with transaction.atomic():
+        assert case_take_next(user=agent).pk == waiting.pk
+        # then nothing of the claim's own planning outlives it in the caller's transaction
+        assert _plan_cache_mode() == "auto"
+    assert _claim_plans() == (0, 1)
+
+
 def test_a_claim_inside_the_callers_transaction_is_not_committed_by_take_next(agent, department):
     # given a waiting chat
     waiting = waiting_case(department=department)
