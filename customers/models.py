@@ -92,7 +92,7 @@ class Order(models.Model):
         DELIVERED = "delivered", "Delivered"
         CANCELLED = "cancelled", "Cancelled"
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders", db_index=False)
     number = models.CharField(max_length=32, unique=True)
     placed_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PLACED)
@@ -174,7 +174,7 @@ class CarrierScan(models.Model):
         DELIVERED = "delivered", "Delivered"
         EXCEPTION = "exception", "Exception / delay"
 
-    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="scans")
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="scans", db_index=False)
     external_id = models.CharField(max_length=64, help_text="The carrier's event id; a redelivered event is ignored.")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     occurred_at = models.DateTimeField()

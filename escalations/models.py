@@ -17,7 +17,7 @@ class Conversation(models.Model):
         RESOLVED = "resolved", "Resolved by the assistant"
         CLOSED = "closed", "Closed"
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="conversations")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="conversations", db_index=False)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ASSISTANT)
     started_at = models.DateTimeField(default=timezone.now)
     representative_requests = models.PositiveSmallIntegerField(default=0)

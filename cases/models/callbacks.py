@@ -57,7 +57,7 @@ class CallbackAttempt(models.Model):
         VOICEMAIL = "voicemail", "Voicemail"
         WRONG_NUMBER = "wrong_number", "Wrong number"
 
-    callback = models.ForeignKey(Callback, on_delete=models.CASCADE, related_name="dial_attempts")
+    callback = models.ForeignKey(Callback, on_delete=models.CASCADE, related_name="dial_attempts", db_index=False)
     number = models.PositiveSmallIntegerField()
     agent = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     dialed_at = models.DateTimeField(default=timezone.now)

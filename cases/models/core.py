@@ -83,7 +83,7 @@ class BusinessHours(models.Model):
 
 
 class Holiday(models.Model):
-    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="holidays")
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="holidays", db_index=False)
     date = models.DateField()
     name = models.CharField(max_length=100)
 
@@ -178,7 +178,7 @@ class Case(models.Model):
     }
 
     reference = models.CharField(max_length=20, unique=True, null=True, blank=True, editable=False)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="cases")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="cases", db_index=False)
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
     order_item = models.ForeignKey(OrderItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
     channel = models.CharField(max_length=10, choices=Channel.choices)
@@ -187,7 +187,12 @@ class Case(models.Model):
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="cases")
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_cases"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_cases",
+        db_index=False,
     )
     subject = models.CharField(max_length=200)
     value_at_stake = models.DecimalField(**MONEY, default=Decimal("0.00"))
@@ -303,7 +308,7 @@ class Message(models.Model):
 
     PUBLIC_KINDS = (Kind.CUSTOMER, Kind.AGENT, Kind.ASSISTANT, Kind.SYSTEM)
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="messages")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="messages", db_index=False)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     body = models.TextField(help_text="Stored redacted: card numbers and passwords are masked before saving.")
@@ -368,7 +373,7 @@ class CaseEvent(AppendOnlyModel):
         CALLBACK = "callback", "Callback"
         REOPENED = "reopened", "Reopened"
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events", db_index=False)
     type = models.CharField(max_length=20, choices=Type.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     old_value = models.CharField(max_length=64, blank=True)
@@ -413,7 +418,7 @@ class Notification(models.Model):
         CASE = "case", "Case update"
         SECURITY = "security", "Security"
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notifications")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notifications", db_index=False)
     case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     title = models.CharField(max_length=200)

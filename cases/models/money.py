@@ -117,14 +117,16 @@ class GoodwillCredit(models.Model):
         OTHER = "other", "Other"
 
     case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.PROTECT, related_name="credits")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="credits")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="credits", db_index=False)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CREDIT)
     reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversal")
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3, default="USD", db_default="USD")
     reason_code = models.CharField(max_length=20, choices=Reason.choices)
     note = models.TextField()
-    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="credits_issued")
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="credits_issued", db_index=False
+    )
     issued_by_role = models.CharField(max_length=16, choices=Role.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     decided_by = models.ForeignKey(
@@ -195,7 +197,7 @@ class DeliveryDispute(models.Model):
         DENY = "deny", "Denied"
         HUMAN = "human", "Routed to an associate"
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="delivery_disputes")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="delivery_disputes", db_index=False)
     order_item = models.OneToOneField(OrderItem, on_delete=models.PROTECT, related_name="delivery_dispute")
     case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="delivery_disputes")
     refund = models.OneToOneField(

@@ -112,7 +112,7 @@ class SlaRecord(models.Model):
         WARNING = "warning", "Warning"
         BREACH = "breach", "Breach"
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="sla_records")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="sla_records", db_index=False)
     target = models.CharField(max_length=16, choices=SlaTarget.choices)
     level = models.CharField(max_length=8, choices=Level.choices)
     due_at = models.DateTimeField(help_text="The due time of the target this record is about.")

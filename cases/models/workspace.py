@@ -8,7 +8,7 @@ from .core import Case
 
 
 class CaseViewer(models.Model):
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="viewers")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="viewers", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     last_seen_at = models.DateTimeField(default=timezone.now)
 
