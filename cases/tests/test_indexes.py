@@ -47,3 +47,24 @@ def test_no_index_of_ours_is_a_prefix_of_another():
     # with the same column serves the lookups and the foreign-key checks just as well)
     # (the auto-created table of AgentProfile.departments is Django's own and not looked at)
     assert _redundant() == []
+
+
+def test_every_foreign_key_of_ours_leads_an_index():
+    # given the migrated schema; then every foreign-key column of our tables is the first key of some index (its
+    # own, or the composite that replaced it): deleting a customer, a case or a user never scans the referencing table
+    tables = {m._meta.db_table: m for app in OURS for m in apps.get_app_config(app).get_models()}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.relname, a.attname FROM pg_index ix JOIN pg_class t ON t.oid = ix.indrelid"
+            " JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ix.indkey[0] WHERE t.relname = ANY(%s)",
+            [list(tables)],
+        )
+        leading = set(cursor.fetchall())
+    foreign_keys = {
+        (table, field.column)
+        for table, model in tables.items()
+        for field in model._meta.local_fields
+        if field.is_relation and field.many_to_one
+    }
+    assert foreign_keys, "no foreign keys found"
+    assert sorted(foreign_keys - leading) == []
