@@ -336,8 +336,8 @@ _COMMIT = b"COMMIT"
 # plan costed for average parameter values against the custom plans made so far, and keeps making a custom plan
 # — planning the statement again on every run — while the generic one looks dearer. Take-next's claim reads 15
 # relations: planning it takes ≈ 0.7 ms, more than running it, and its generic plan is costed for the average
-# associate's held cases (838 on the 1M bench data, so the generic plan looked five times dearer than a custom one
-# for an associate holding few); which way the comparison went moved with the table's statistics from one run to
+# associate's held cases (838–882 on the 1M bench data, so the generic plan looked five times dearer than a custom
+# one for an associate holding few); which way the comparison went moved with the table's statistics from one run to
 # the next (bench/take_next.py at 16 associates: 826 claims/s planning every claim, 1,306 with the plan kept). The
 # generic plans are the ones the statements were written for (the index each one reads does not depend on the
 # values). SET LOCAL: gone at the batch's COMMIT; inside a caller's transaction the plan cache decides as before.

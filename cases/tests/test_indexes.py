@@ -56,7 +56,8 @@ def test_every_foreign_key_of_ours_leads_an_index():
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT t.relname, a.attname FROM pg_index ix JOIN pg_class t ON t.oid = ix.indrelid"
-            " JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ix.indkey[0] WHERE t.relname = ANY(%s)",
+            " JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ix.indkey[0]"
+            " WHERE t.relname = ANY(%s) AND ix.indpred IS NULL",  # a partial index does not serve every row's check
             [list(tables)],
         )
         leading = set(cursor.fetchall())
