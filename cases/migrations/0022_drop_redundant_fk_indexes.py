@@ -8,7 +8,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from cases.migration_ops import DropForeignKeyIndexConcurrently
+from config.migration_ops import DropForeignKeyIndexConcurrently
 
 
 class Migration(migrations.Migration):

@@ -1,12 +1,12 @@
 """Foreign keys without their own single-column index where a composite index leading with the same column
 already serves every lookup and every foreign-key check on it: orders by (customer, placed_at), carrier scans by
 (shipment, occurred_at). Each write to these tables kept the duplicate up to date for nothing. Dropped CONCURRENTLY
-on PostgreSQL (``DropForeignKeyIndexConcurrently`` of cases.migration_ops)."""
+on PostgreSQL (``DropForeignKeyIndexConcurrently`` of config.migration_ops)."""
 
 import django.db.models.deletion
 from django.db import migrations, models
 
-from cases.migration_ops import DropForeignKeyIndexConcurrently
+from config.migration_ops import DropForeignKeyIndexConcurrently
 
 
 class Migration(migrations.Migration):

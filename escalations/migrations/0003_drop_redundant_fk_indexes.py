@@ -1,12 +1,12 @@
 """A foreign key without its own single-column index where a composite index leading with the same column already
 serves every lookup and every foreign-key check on it: conversations by (customer, started_at). Each write to the
 table kept the duplicate up to date for nothing. Dropped CONCURRENTLY on PostgreSQL
-(``DropForeignKeyIndexConcurrently`` of cases.migration_ops)."""
+(``DropForeignKeyIndexConcurrently`` of config.migration_ops)."""
 
 import django.db.models.deletion
 from django.db import migrations, models
 
-from cases.migration_ops import DropForeignKeyIndexConcurrently
+from config.migration_ops import DropForeignKeyIndexConcurrently
 
 
 class Migration(migrations.Migration):
