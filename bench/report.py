@@ -130,6 +130,18 @@ def main():
                 for n, lv in rec["levels"].items()
             ],
         )
+        seconds = {
+            mode: (rec["levels"].get("16", {}).get(mode) or [{}])[0].get("per_second") for mode in ("ours", "raw")
+        }
+        if seconds["ours"] and seconds["raw"]:  # results from before the series was recorded have none
+            print(f"Within the first run at 16 associates ({label}), second by second: claims, p99 ms\n")
+            _table(
+                ["second", "ours claims", "ours p99", "raw claims", "raw p99"],
+                [
+                    [o["second"], o["claims"], o.get("p99_ms", "—"), r["claims"], r.get("p99_ms", "—")]
+                    for o, r in zip(seconds["ours"], seconds["raw"], strict=False)
+                ],
+            )
     for label, rec in _by_scale(latest("http_load")):
         print(
             f"### Page throughput at {label} cases (wrk, {rec['connections']} connections, gunicorn {rec['gunicorn']})\n"

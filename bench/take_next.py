@@ -163,7 +163,7 @@ def _worker(mode, user_ids, dept_ids, go, start_value, seconds, ready_q, out_q):
             except Exception as exc:  # a crash must show in the results, not silently end the thread
                 error = f"{type(exc).__name__}: {exc}"[:200]
                 break
-            claims.append((case_id, user_id, time.perf_counter() - t0))
+            claims.append((case_id, user_id, time.perf_counter() - t0, time.time() - start_at))
         backend_cpu = _backend_cpu(backend_pid) - backend_cpu
         close_old_connections()
         connection.close()
@@ -220,6 +220,24 @@ def one_run(mode, user_ids, dept_ids, seconds):
     return claims, doubles, errors, cpu
 
 
+def per_second(claims, seconds):
+    """The run second by second, by when each claim finished: claims made and their median and p99 latency. Shows
+    whether the rate and the tail move through a run (ours: the bench associates' held load grows, see
+    ``bench/take_next_held.py``) or are the same in every second. A claim started before the end and finished after
+    it counts in the last second."""
+    buckets = [[] for _ in range(max(1, int(seconds + 0.999)))]
+    for claim in claims:
+        buckets[min(len(buckets) - 1, max(0, int(claim[3])))].append(claim[2])
+    return [
+        {
+            "second": i,
+            "claims": len(b),
+            **({k: v for k, v in summary_ms(b).items() if k in ("median_ms", "p99_ms")} if b else {}),
+        }
+        for i, b in enumerate(buckets)
+    ]
+
+
 def verify_in_db(claims):
     """Every claimed case is held by the associate who claimed it (nobody else ended up with it)."""
     from django.db import connection
@@ -266,9 +284,10 @@ def main():
                 lat = summary_ms([c[2] for c in claims]) if claims else {}
                 level[mode].append(
                     {"claims": len(claims), "per_s": round(len(claims) / args.seconds, 1), "double_claims": doubles,
-                     "db_mismatch": mismatched, "errors": errors, "latency": lat, "cpu_per_claim": cpu}
+                     "db_mismatch": mismatched, "errors": errors, "latency": lat, "cpu_per_claim": cpu,
+                     "per_second": per_second(claims, args.seconds)}
                 )  # fmt: skip
-                print(n, mode, level[mode][-1], flush=True)
+                print(n, mode, {k: v for k, v in level[mode][-1].items() if k != "per_second"}, flush=True)
         for mode in ("ours", "raw"):
             runs = level[mode]
             level[mode + "_median_per_s"] = statistics.median(r["per_s"] for r in runs)
