@@ -4,11 +4,18 @@
 wrk runs on the same 2-core machine as gunicorn and PostgreSQL, so all three compete for CPU alike; the figures
 that matter are the same-run ratios. Pages are requested by a logged-in supervisor (session cookie).
 
+CPU a request (``cpu_ms_per_request``): the CPU time the gunicorn processes (master and workers), every PostgreSQL
+process on the machine and wrk itself used during a run, divided by the requests it made (``/proc``; the harness,
+the server and PostgreSQL share the machine). The rates move with the machine's other load from run to run; the CPU
+a request says where a page's cost is (its Python, its statements) and moves much less.
+
 Usage: DATABASE_URL=... python bench/http_load.py --label 100k [--seconds 15] [--connections 16] [--rounds 3]
 """
 
 import argparse
+import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -31,6 +38,47 @@ def parse_wrk(text):
     m = re.search(r"(\d+) requests in", text)
     out["requests"] = int(m.group(1)) if m else None
     return out
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(server_pid):
+    """CPU seconds so far of the server (``server_pid`` and its child processes, the workers) and of every PostgreSQL
+    process; processes that exit in between drop out of the sum (none should: no worker recycling)."""
+    server = database = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        comm, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat.rsplit(")", 1)[1].split()
+        used = (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+        if int(entry) == server_pid or int(fields[1]) == server_pid:  # fields[1]: the parent's pid
+            server += used
+        elif comm.startswith("postgres"):
+            database += used
+    return server, database
+
+
+def wrk_measured(url, cookie, *, server_pid, seconds, connections, htmx=False):
+    """``wrk`` with the CPU a request of the server, PostgreSQL and wrk over the run (``cpu_ms_per_request``)."""
+    server0, database0 = _cpu_seconds(server_pid)
+    own0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result, text = wrk(url, cookie, seconds=seconds, connections=connections, htmx=htmx)
+    server1, database1 = _cpu_seconds(server_pid)
+    own1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load = (own1.ru_utime + own1.ru_stime) - (own0.ru_utime + own0.ru_stime)
+    per = 1000 / result["requests"] if result.get("requests") else 0.0
+    result["cpu_ms_per_request"] = {
+        "server": round((server1 - server0) * per, 3),
+        "database": round((database1 - database0) * per, 3),
+        "wrk": round(load * per, 3),
+    }
+    return result, text
 
 
 def wrk(url, cookie, *, seconds, connections, htmx=False):
@@ -78,7 +126,9 @@ def main():
             wrk(url, cookie, seconds=2, connections=4, htmx=htmx)
         for _ in range(args.rounds):
             for name, (url, htmx) in targets.items():
-                result, text = wrk(url, cookie, seconds=args.seconds, connections=args.connections, htmx=htmx)
+                result, text = wrk_measured(
+                    url, cookie, server_pid=proc.pid, seconds=args.seconds, connections=args.connections, htmx=htmx
+                )
                 runs[name].append(result)
                 raw_text[name] = text
                 print(name, result, flush=True)
@@ -101,6 +151,10 @@ def main():
             "median_p50_ms": statistics.median(r["p50_ms"] for r in rs),
             "median_p99_ms": statistics.median(r["p99_ms"] for r in rs),
             "non_2xx": sum(r["non_2xx"] for r in rs),
+            "median_cpu_ms_per_request": {
+                part: statistics.median(r["cpu_ms_per_request"][part] for r in rs)
+                for part in ("server", "database", "wrk")
+            },
         }
     hello = out["pages"]["hello"]["median_req_per_s"]
     for name in [n for n in ("workspace", "queue_partial") if n in out["pages"]]:

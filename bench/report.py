@@ -46,6 +46,11 @@ def _table(header, rows):
     print()
 
 
+def _page_cpu(page, part):
+    """A page's median CPU ms a request of ``part`` (server, database, wrk); results older than it have none."""
+    return (page.get("median_cpu_ms_per_request") or {}).get(part, "—")
+
+
 def _by_scale(records):
     return sorted(records.items(), key=lambda kv: order(kv[0]))
 
@@ -147,7 +152,8 @@ def main():
             f"### Page throughput at {label} cases (wrk, {rec['connections']} connections, gunicorn {rec['gunicorn']})\n"
         )
         _table(
-            ["page", "req/s (median)", "p50 ms", "p99 ms", "share of hello req/s", "non-2xx"],
+            ["page", "req/s (median)", "p50 ms", "p99 ms", "share of hello req/s", "non-2xx",
+             "CPU ms a request: server", "PostgreSQL", "wrk"],
             [
                 [
                     name,
@@ -156,10 +162,13 @@ def main():
                     p["median_p99_ms"],
                     p.get("share_of_hello_req_per_s", 1.0),
                     p["non_2xx"],
+                    _page_cpu(p, "server"),
+                    _page_cpu(p, "database"),
+                    _page_cpu(p, "wrk"),
                 ]
                 for name, p in rec["pages"].items()
             ],
-        )
+        )  # fmt: skip
     for label, rec in _by_scale(latest("live_chat")):
         print(
             f"### Live chat at {label} cases ({rec['conversations']} conversations, {rec['seconds']} s, "
