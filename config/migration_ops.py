@@ -1,6 +1,7 @@
-"""Operations shared by the migrations of every app (customers, cases, escalations): here, not in an app, so that no
+"""Operations used by the migrations of our apps (customers, cases, escalations): here, not in an app, so that no
 app's migrations import an app above it. Imported by migrations: keep what is here backwards compatible."""
 
+from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations
 from django.db.models import Index
 
@@ -27,3 +28,18 @@ class DropForeignKeyIndexConcurrently(migrations.AlterField):
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         # ``AlterField`` runs backwards as its forwards with the states swapped: the index is built again
         super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+
+class AddIndexConcurrentlyWherePossible(AddIndexConcurrently):
+    """CONCURRENTLY on PostgreSQL (cases is the big table: no write lock while it builds); a plain CREATE INDEX on
+    the embedded SQLite default. The migration using it must be ``atomic = False``."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            return super().database_forwards(app_label, schema_editor, from_state, to_state)
+        return migrations.AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            return super().database_backwards(app_label, schema_editor, from_state, to_state)
+        return migrations.AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)

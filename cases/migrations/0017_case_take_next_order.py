@@ -3,7 +3,7 @@
 from django.db import migrations, models
 from django.db.models import Q
 
-from cases.migration_ops import AddIndexConcurrentlyWherePossible
+from config.migration_ops import AddIndexConcurrentlyWherePossible
 
 
 class Migration(migrations.Migration):

@@ -5,7 +5,7 @@ read by index-only scans (docs/BENCHMARKS.md, "Queue board")."""
 from django.db import migrations, models
 from django.db.models import Q
 
-from cases.migration_ops import AddIndexConcurrentlyWherePossible
+from config.migration_ops import AddIndexConcurrentlyWherePossible
 
 
 class Migration(migrations.Migration):
