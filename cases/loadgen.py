@@ -8,8 +8,10 @@ What it builds (appended to whatever is there; departments come from ``cases.dem
 - agents: users + ``AgentProfile`` (associates, social care, supervisors), all ``available``, with departments;
 - customers with one default address, orders with one or two items (order total = sum of its items);
 - cases over every channel / intent with realistic weights, routed to the department the triage would pick,
-  ``open`` of them waiting or being worked (with SLA due fields; ``due_fraction`` of them already past their
-  next SLA check), the rest resolved or closed; each with a CREATED event, its first customer message and, when
+  ``open`` of them waiting or being worked, the rest resolved or closed. An open case carries the SLA state the
+  app would have kept for it (``_SlaSteadyState``): the SLA engine's own due times, and a record of every warning
+  or breach point already passed — except on ``due_fraction`` of them, whose latest point is still to record,
+  so they are past their next SLA check; each with a CREATED event, its first customer message and, when
   it left the queue, an ASSIGNED / status event; references ``CS-YYYY-NNNNNN`` = ``Case.make_reference(pk, year)``;
 - goodwill credits spread over the agents and the last 90 days (mostly within limits, a few waiting for or
   decided by a supervisor who is never the issuer).
@@ -37,7 +39,18 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from cases.demo import seed_departments
-from cases.models import AgentProfile, Case, CaseEvent, Channel, GoodwillCredit, Intent, Message, Priority, Role
+from cases.models import (
+    AgentProfile,
+    Case,
+    CaseEvent,
+    Channel,
+    GoodwillCredit,
+    Intent,
+    Message,
+    Priority,
+    Role,
+    SlaRecord,
+)
 from customers.models import Address, Customer, Order, OrderItem
 
 CHUNK = 20_000
@@ -145,6 +158,7 @@ class LoadResult:
     items: int = 0
     cases: int = 0
     open_cases: int = 0
+    sla_records: int = 0
     events: int = 0
     messages: int = 0
     credits: int = 0
@@ -220,6 +234,98 @@ def _check_foreign_keys(first_ids: dict) -> None:
                 dangling = cursor.fetchone()[0]
                 if dangling:
                     raise RuntimeError(f"{dangling} rows of {model.__name__}.{field.name} point at nothing")
+
+
+class _SlaSteadyState:
+    """The SLA state an open case has when the app has kept it current, computed by the SLA engine itself
+    (``sla_prepare``: the due times and ``sla_next_check_at`` it would store), with its inputs given instead of
+    read: the matching policy, the department's hours and holidays, the callback row (none is generated) and the
+    oldest unanswered customer message (the case's one generated message, once it has a first response).
+
+    Every warning or breach point already passed is recorded, as the sweep (or, for a target met late, the answer
+    itself) would have recorded it, so ``sla_next_check_at`` is the next point still ahead and a recompute of the
+    case — a claim's, a reply's — finds nothing to change. A *due* case (``due_fraction``) has its latest passed
+    point not recorded yet: its ``sla_next_check_at`` is in the past and the next sweep acts on it. Not imitated:
+    what the sweep did on those breaches (raise priority, notify, re-route); the records carry no actions."""
+
+    def __init__(self, departments, now: datetime):
+        from cases.models import Department
+        from cases.services.sla import sla_policy_for
+
+        self.now = now
+        self.departments = {
+            d.pk: (d, [(h.weekday, h.opens, h.closes) for h in d.hours.all()], [h.date for h in d.holidays.all()])
+            for d in Department.objects.filter(pk__in=[d.pk for d in departments]).prefetch_related("hours", "holidays")
+        }
+        # Resolved here, before the cases are streamed: no other statement can run during a COPY.
+        self.policies = {}
+        for channel in Channel.values:
+            for priority in Priority.values:
+                for pk in self.departments:
+                    case = Case(channel=channel, priority=priority, department_id=pk)
+                    policy = sla_policy_for(case=case)
+                    self.policies[(channel, priority, pk)] = policy if policy.pk else None
+
+    def _case(self, *, channel, priority, department_id, status, created, first_response_at, paused_at, recorded):
+        from cases.services.sla import SlaInputs
+
+        department, hours, holidays = self.departments[department_id]
+        case = Case(
+            channel=channel,
+            priority=priority,
+            department_id=department_id,
+            status=status,
+            created_at=created,
+            first_response_at=first_response_at,
+            sla_paused_at=paused_at,
+            sla_paused_seconds=0,
+        )
+        Case.department.field.set_cached_value(case, department)
+        key = (channel, priority, department_id)
+        case._sla_inputs = SlaInputs(
+            key=key,
+            policy=self.policies[key],
+            hours=hours,
+            holidays=holidays,
+            recorded=recorded,
+            callback=None,
+            awaiting_reply_since=created if first_response_at is not None else None,
+        )
+        return case
+
+    def points(self, **case):
+        """The case's warning and breach points as the engine plans them now."""
+        from cases.services.sla import _plan, _take_inputs
+
+        c = self._case(**case, recorded=[])
+        return _plan(c, self.now, _take_inputs(c)).points
+
+    def latest_running_passed(self, points):
+        passed = [p for p in points if p.running and p.at <= self.now]
+        return max(passed, key=lambda p: p.at) if passed else None
+
+    def settle(self, points, *, due: bool, **case):
+        """(the fields ``sla_prepare`` stores, the points recorded as passed) for the case ``points`` belong to."""
+        from cases.services.sla import sla_prepare
+
+        held_back = self.latest_running_passed(points) if due else None
+        recorded = [p for p in points if p.at <= self.now and p is not held_back]
+        c = self._case(**case, recorded=[p.key for p in recorded])
+        update = sla_prepare(case=c, now=self.now)
+        assert not update.late, update.late  # every target met late is among the recorded points
+        return {name: getattr(c, name) for name in SLA_FIELDS}, recorded
+
+
+# The SLA fields of a generated open case, as ``sla_prepare`` sets them (``sla_policy_id``: its stored policy).
+SLA_FIELDS = (
+    "sla_policy_id",
+    "first_response_due_at",
+    "next_reply_due_at",
+    "resolution_due_at",
+    "sla_due_at",
+    "sla_next_check_at",
+    "sla_paused_at",
+)
 
 
 def generate_load(
@@ -440,9 +546,11 @@ def generate_load(
         case_fields = [
             "id", "reference", "customer", "order", "order_item", "channel", "intent", "status", "priority", "department",
             "assignee", "subject", "value_at_stake", "currency", "escalation_reasons", "triage", "created_at", "updated_at",
-            "queued_at", "first_response_at", "resolved_at", "resolution_reason", "first_response_due_at",
-            "next_reply_due_at", "resolution_due_at", "sla_due_at", "sla_next_check_at", "sla_paused_at",
+            "queued_at", "first_response_at", "resolved_at", "resolution_reason",
+            *(name.removesuffix("_id") for name in SLA_FIELDS),
         ]  # fmt: skip
+        sla_state = _SlaSteadyState(departments.values(), now)
+        sla_records = []  # (case, target, level, due_at, point_at, recorded_at, policy, department, channel, priority)
         resolutions = [r for r, _ in Case.ResolutionReason.choices if r not in ("duplicate", "automated")]
 
         def case_rows():
@@ -486,24 +594,43 @@ def generate_load(
                 triage = {"intent": intent, "confidence": round(rng.uniform(0.55, 0.99), 2), "decision": "escalate"}
                 fr_target = FIRST_RESPONSE[channel]
                 if is_open:
+                    due = rng.random() < due_fraction
                     status = pick_open()
-                    if rng.random() < due_fraction:
-                        next_check = now - timedelta(seconds=rng.uniform(1, 600))
-                    else:
-                        next_check = now + timedelta(seconds=rng.uniform(60, 24 * 3600))
-                    created = now - timedelta(seconds=rng.uniform(0, 48 * 3600))
+                    while due and status == Case.Status.WAITING_CUSTOMER:  # a paused clock passes no point
+                        status = pick_open()
+                    for _ in range(50):  # a due case needs a point already passed (nearly every draw has one)
+                        created = now - timedelta(seconds=rng.uniform(0, 48 * 3600))
+                        first_response_at = (
+                            None if status == Case.Status.NEW else created + fr_target * rng.uniform(0.2, 1.2)
+                        )
+                        if first_response_at and first_response_at > now:
+                            first_response_at = now
+                        paused = (
+                            now - timedelta(minutes=rng.uniform(1, 120))
+                            if status == Case.Status.WAITING_CUSTOMER
+                            else None
+                        )
+                        shape = {
+                            "channel": channel,
+                            "priority": priority,
+                            "department_id": dept_id[dept],
+                            "status": status,
+                            "created": created,
+                            "first_response_at": first_response_at,
+                            "paused_at": paused,
+                        }
+                        points = sla_state.points(**shape)
+                        if not due or sla_state.latest_running_passed(points) is not None:
+                            break
+                    sla, recorded = sla_state.settle(points, due=due, **shape)
+                    for point in recorded:
+                        sla_records.append(
+                            (cid_case, point.target, point.level, point.due, point.at,
+                             point.at if point.running else first_response_at, sla["sla_policy_id"], dept_id[dept],
+                             channel, priority)
+                        )  # fmt: skip
                     queued = created
-                    first_response_at = (
-                        None if status == Case.Status.NEW else created + fr_target * rng.uniform(0.2, 1.2)
-                    )
-                    if first_response_at and first_response_at > now:
-                        first_response_at = now
                     assignee = None if status == Case.Status.NEW else rng.choice(associate_ids)
-                    sla_due = next_check + timedelta(seconds=rng.uniform(60, 3600))
-                    next_reply_due = first_response_at + fr_target if first_response_at else None
-                    paused = (
-                        now - timedelta(minutes=rng.uniform(1, 120)) if status == Case.Status.WAITING_CUSTOMER else None
-                    )
                     resolved_at, reason = None, ""
                     updated = max(created, first_response_at or created)
                 else:
@@ -517,7 +644,15 @@ def generate_load(
                     first_response_at = min(first_response_at, resolved_at)
                     assignee = rng.choice(associate_ids)
                     reason = rng.choice(resolutions)
-                    next_check = sla_due = next_reply_due = paused = None
+                    sla = {
+                        "sla_policy_id": None,
+                        "first_response_due_at": created + fr_target,
+                        "next_reply_due_at": None,
+                        "resolution_due_at": created + RESOLUTION,
+                        "sla_due_at": None,
+                        "sla_next_check_at": None,
+                        "sla_paused_at": None,
+                    }
                     updated = resolved_at
                 case_customer.append(customer_id)
                 case_created.append(created)
@@ -527,7 +662,7 @@ def generate_load(
                     cid_case, Case.make_reference(cid_case, created.year), customer_id, order_id, item_id, channel,
                     intent, status, priority, dept_id[dept], assignee, SUBJECTS[intent], value, "USD",
                     json.dumps(reasons), json.dumps(triage), created, updated, queued, first_response_at, resolved_at,
-                    reason, created + fr_target, next_reply_due, created + RESOLUTION, sla_due, next_check, paused,
+                    reason, *(sla[name] for name in SLA_FIELDS),
                 )  # fmt: skip
 
         if method == "orm":  # bulk_create takes Python objects for JSON fields, not JSON text
@@ -536,6 +671,22 @@ def generate_load(
             case_iter = case_rows()
         result.cases = run("cases", cases, Case, case_fields, case_iter)
         result.open_cases = open_cases
+
+        # The open cases' passed SLA points, recorded as the sweep would have (``_SlaSteadyState``).
+        record0 = _next_id(SlaRecord)
+        no_actions = "[]" if method == "copy" else []
+        record_fields = [
+            "id", "case", "target", "level", "due_at", "point_at", "recorded_at", "policy", "department", "channel",
+            "priority", "actions", "supervisor_notified",
+        ]  # fmt: skip
+        result.sla_records = run(
+            "SLA records",
+            len(sla_records),
+            SlaRecord,
+            record_fields,
+            ((record0 + k, *row, no_actions, False) for k, row in enumerate(sla_records)),
+        )
+        sla_records.clear()  # their memory, before the events and messages
 
         def event_rows():
             eid = event0
@@ -622,19 +773,19 @@ def generate_load(
             _check_foreign_keys(
                 {
                     Customer: cust0, Address: addr0, Order: order0, OrderItem: item0, Case: case0,
-                    CaseEvent: event0, Message: message0, GoodwillCredit: credit0,
+                    SlaRecord: record0, CaseEvent: event0, Message: message0, GoodwillCredit: credit0,
                 }
             )  # fmt: skip
 
         # Explicit ids were written: move the sequences past them so the next ordinary insert does not collide.
         reset = connection.ops.sequence_reset_sql(
-            no_style(), [Customer, Address, Order, OrderItem, Case, CaseEvent, Message, GoodwillCredit]
+            no_style(), [Customer, Address, Order, OrderItem, Case, SlaRecord, CaseEvent, Message, GoodwillCredit]
         )
         with connection.cursor() as cursor:
             for sql in reset:
                 cursor.execute(sql)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            for model in (Customer, Address, Order, OrderItem, Case, CaseEvent, Message, GoodwillCredit):
+            for model in (Customer, Address, Order, OrderItem, Case, SlaRecord, CaseEvent, Message, GoodwillCredit):
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     return result

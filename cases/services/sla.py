@@ -117,6 +117,9 @@ def sla_calendar_for(*, case: Case, policy: SlaPolicy | None, inputs: SlaInputs 
 # --- the same inputs fetched together with the case (take-next: one statement instead of four reads) ------------
 
 
+UNREAD = object()  # an input ``SlaInputs`` does not carry: ``_plan`` reads it
+
+
 @dataclass(frozen=True)
 class SlaInputs:
     """Everything ``sla_recompute`` reads about a case besides its messages and callback: the matching stored
@@ -131,6 +134,9 @@ class SlaInputs:
     recorded: list[tuple[str, str, datetime]]
     # The case's Call Me Now row as ``_callback_of`` reads it (None: not a callback, or no row).
     callback: dict | None = None
+    # When the customer's oldest unanswered message was written (``_awaiting_reply_since``; None: nothing waits),
+    # when the caller knows it without a read (``cases.loadgen``, which wrote the messages); UNREAD: ``_plan`` reads it.
+    awaiting_reply_since: datetime | object | None = UNREAD
 
 
 _POLICY_ROW = RowLoader(SlaPolicy, "sla_p")
@@ -282,7 +288,8 @@ def _plan(case: Case, now: datetime, inputs: SlaInputs | None = None) -> Plan:
     # Next reply: from the oldest unanswered customer message, once the first response was given.
     next_due = None
     if policy and policy.next_reply and case.first_response_at and is_open_case:
-        since = _awaiting_reply_since(case)
+        known = inputs.awaiting_reply_since if inputs is not None else UNREAD
+        since = _awaiting_reply_since(case) if known is UNREAD else known
         if since is not None:
             next_due = business_add(cal, since, policy.next_reply)
             add_points(SlaTarget.NEXT_REPLY, since, policy.next_reply, timedelta(0), due=next_due, met_at=None)
