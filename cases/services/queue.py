@@ -292,8 +292,8 @@ def _sla_settle(*, case: Case, stored: tuple, now: datetime) -> None:
     """The claim's SLA recompute, after its commit. NEW and ASSIGNED are the same state of every SLA clock (open,
     not paused), so the due times stored while the case waited (``stored``) are what the recompute gives — unless an
     input changed since the last recompute (a policy or calendar edit), the stored times were not written by the
-    recompute (imported or generated data), or a target met late is not recorded yet. Only then is anything
-    written: the new due times by one compare-and-set UPDATE (``_SETTLE_SQL``; with its BEGIN and COMMIT in one
+    recompute (imported data; ``generate_load`` stores the recompute's), or a target met late is not recorded yet.
+    Only then is anything written: the new due times by one compare-and-set UPDATE (``_SETTLE_SQL``; with its BEGIN and COMMIT in one
     round trip when the transaction is its own); if a target was met late, or the row changed since the claim, the
     case is locked again and recomputed as it now is (``sla_recompute``, which records the breach once), in a
     transaction (a savepoint inside a caller's) of its own.
