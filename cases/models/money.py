@@ -57,6 +57,12 @@ class Refund(models.Model):
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     provider_ref = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    call_started_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the run now calling the payment provider claimed the call; no other run calls or settles "
+        "until it ends or this lease (RH REFUND_CALL_LEASE_SECONDS) expires.",
+    )
     last_error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)

@@ -45,6 +45,7 @@ def _worker_env() -> dict:
         "DATABASE_URL": url,
         "TEST_CELERY_BROKER_URL": REDIS_URL,
         "CELERY_VISIBILITY_TIMEOUT": "5",  # longer than any task here (≤ 1 s); brings a killed worker's tasks back
+        "RH_REFUND_CALL_LEASE_SECONDS": "5",  # likewise longer than any call here: a killed call blocks ≤ 5 s
         "RH_PAYMENTS_ADAPTER": "cases.tests.chaos_payments.ChaosPayments",
         "RH_PAYMENTS_SLOW": "0.05",
         "LOG_LEVEL": "WARNING",

@@ -1,16 +1,26 @@
 """The refund ledger's state machine and its reliability bounds."""
 
+import contextlib
 import itertools
+from datetime import timedelta
 from decimal import Decimal
 from unittest import mock
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from cases.errors import InvalidTransition
 from cases.models import CaseEvent, Notification, Refund, SandboxPayout
 from cases.payments import TransientPaymentError
-from cases.services.refunds import MAX_CLAIMS, MAX_ISSUE_ATTEMPTS, refund_process, refund_request, refund_transition
+from cases.services.refunds import (
+    MAX_CLAIMS,
+    MAX_ISSUE_ATTEMPTS,
+    RefundBusy,
+    refund_process,
+    refund_request,
+    refund_transition,
+)
 from cases.tests.factories import CaseFactory
 from customers.tests.factories import OrderItemFactory
 
@@ -175,11 +185,64 @@ def test_provider_unreachable_when_settling_leaves_the_refund_approved_for_a_ret
     assert refund.status == S.ISSUED and SandboxPayout.objects.count() == 1
 
 
+@pytest.mark.django_db
+def test_a_run_while_another_is_in_its_call_neither_calls_nor_settles(settings):
+    """The chaos test caught this: a duplicate delivery found the claims used up, asked the provider, found no
+    payout yet and recorded FAILED — while the other run's call, still in flight, then paid."""
+    # given a refund whose claims are used up (the next run would settle it) and another run in its call just now
+    refund = _request()
+    Refund.objects.filter(pk=refund.pk).update(status=S.APPROVED, attempts=MAX_CLAIMS, call_started_at=timezone.now())
+    # when a duplicate run comes in
+    with (
+        mock.patch("cases.payments.SandboxPayments.find") as find,
+        mock.patch("cases.payments.SandboxPayments.refund") as call,
+        pytest.raises(RefundBusy),
+    ):
+        refund_process(refund_id=refund.pk)
+    # then it did nothing: no provider call, no question, no FAILED; the task retries later
+    find.assert_not_called()
+    call.assert_not_called()
+    refund.refresh_from_db()
+    assert refund.status == S.APPROVED and refund.attempts == MAX_CLAIMS and refund.last_error == ""
+
+    # and when the other run's call paid but its worker died before recording, once the lease has run out
+    SandboxPayout.objects.create(
+        idempotency_key=f"refund:{refund.idempotency_key}", amount=refund.amount, currency="USD", reference="po_late"
+    )
+    lease = timedelta(seconds=settings.RH["REFUND_CALL_LEASE_SECONDS"])
+    Refund.objects.filter(pk=refund.pk).update(call_started_at=timezone.now() - lease - timedelta(seconds=1))
+    refund_process(refund_id=refund.pk)
+    # then the next run settles it with that payout: ISSUED, not FAILED
+    refund.refresh_from_db()
+    assert refund.status == S.ISSUED and refund.provider_ref == "po_late" and refund.call_started_at is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("outcome", ["issued", "transient", "declined", "provider_unreachable"])
+def test_every_outcome_of_a_call_gives_the_call_back(settings, outcome):
+    # given an approved refund and a provider that pays, times out, declines, or cannot even be asked
+    refund = _request()
+    settings.RH_PAYMENTS = {"FAIL": {"issued": "", "transient": "transient"}.get(outcome, "permanent")}
+    unreachable = mock.patch(
+        "cases.payments.SandboxPayments.find",
+        side_effect=TransientPaymentError("down") if outcome == "provider_unreachable" else None,
+        return_value=None,
+    )
+    # when a run calls it
+    with unreachable, contextlib.suppress(TransientPaymentError):
+        refund_process(refund_id=refund.pk)
+    # then the refund is not left claimed: the task's retry (or nobody) may go on at once
+    refund.refresh_from_db()
+    assert refund.call_started_at is None
+    assert refund.status == {"issued": S.ISSUED, "declined": S.FAILED}.get(outcome, S.APPROVED)
+
+
 def test_task_retries_only_transient_errors_with_backoff_and_a_bound():
     from cases.tasks import refund_process as task
 
     assert task.acks_late is True
     assert task.autoretry_for == (TransientPaymentError,)
+    assert issubclass(RefundBusy, TransientPaymentError)  # a run that found the call taken retries too
     assert task.retry_backoff and task.max_retries == MAX_ISSUE_ATTEMPTS
 
 

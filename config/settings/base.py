@@ -354,6 +354,10 @@ RH = {
     "DELIVERY_DISPUTE_DEPARTMENT": env.str("RH_DELIVERY_DISPUTE_DEPARTMENT", default="general"),
     # Refund supervision and reconciliation
     "REFUND_STUCK_MINUTES": env.int("RH_REFUND_STUCK_MINUTES", default=15),
+    # How long a refund's provider call may hold it (``Refund.call_started_at``): longer than any call can last,
+    # i.e. than CELERY_TASK_TIME_LIMIT, after which the worker's child is killed. Another run of the same refund
+    # waits (retries) meanwhile instead of calling again or recording FAILED while the call may still pay.
+    "REFUND_CALL_LEASE_SECONDS": env.int("RH_REFUND_CALL_LEASE_SECONDS", default=330),
     # Charges per sweep transaction (small: its row locks and enqueues are released batch by batch).
     "REFUND_RECONCILE_BATCH": env.int("RH_REFUND_RECONCILE_BATCH", default=100),
     # A Celery worker seals the audit chain after a task that wrote audit entries at most this often per

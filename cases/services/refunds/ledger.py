@@ -15,8 +15,10 @@ Every step writes the case timeline (when there is a case) and the audit log in 
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -30,6 +32,15 @@ from customers.models import Customer, OrderItem, SubscriptionCharge
 
 MAX_ISSUE_ATTEMPTS = 5  # adapter calls that may end in a transient error before the refund is FAILED
 MAX_CLAIMS = 2 * MAX_ISSUE_ATTEMPTS  # claims (incl. ones whose worker died mid-call) before we stop calling
+
+
+class RefundBusy(TransientPaymentError):
+    """Another run of this refund holds its call (``Refund.call_started_at``, not yet expired): it is calling the
+    provider or settling. This run does nothing; the task retries (a transient error) after the holder is done."""
+
+
+def _call_lease() -> timedelta:
+    return timedelta(seconds=settings.RH.get("REFUND_CALL_LEASE_SECONDS", 330))
 
 
 @dataclass(frozen=True)
@@ -171,6 +182,12 @@ def refund_process(*, refund_id: int) -> Refund:
             .get(pk=refund_id)
         )
         fields = set()
+        now = timezone.now()
+        held = refund.call_started_at
+        if refund.status == Refund.Status.APPROVED and held is not None and now < held + _call_lease():
+            # A duplicate delivery (a redelivered or re-enqueued task) while another run is in its call: calling
+            # again is safe (same idempotency key), but settling as FAILED is not: that call may still pay.
+            raise RefundBusy(f"another run has been calling the provider since {held.isoformat()}")
         if refund.status == Refund.Status.REQUESTED:
             refund_transition(refund, Refund.Status.CHECKING, save=False)
             result = refund_check(refund)
@@ -186,10 +203,13 @@ def refund_process(*, refund_id: int) -> Refund:
                 )
             fields |= {"status", "decision_reason"}
         exhausted = refund.status == Refund.Status.APPROVED and refund.attempts >= MAX_CLAIMS
-        if refund.status == Refund.Status.APPROVED and not exhausted:
-            # Claim: count the attempt and commit before calling out.
-            refund.attempts += 1
-            fields.add("attempts")
+        if refund.status == Refund.Status.APPROVED:
+            # Claim the call (or the settling) and commit before calling out; count the attempt.
+            refund.call_started_at = now
+            fields.add("call_started_at")
+            if not exhausted:
+                refund.attempts += 1
+                fields.add("attempts")
         if fields:
             refund.save(update_fields=[*fields, "updated_at"])
         if refund.status == Refund.Status.DENIED and "status" in fields:
@@ -208,8 +228,16 @@ def _settle(claimed: Refund, *, failure: str) -> Refund:
     provider paid and before we recorded it; a timeout the provider completed), so ask the provider, with no lock
     held and without calling ``refund`` again, and record the truth: ISSUED with that payout, or FAILED with
     ``failure``. A provider that cannot answer raises ``TransientPaymentError``; the refund stays APPROVED and the
-    task retries."""
-    payout = payments_adapter().find(idempotency_key=_payout_key(claimed))
+    task retries.
+
+    No other run calls the provider meanwhile: this run holds the refund's call (``call_started_at``), so the
+    answer cannot be overtaken by a payout made after it (unless a call outlived its lease, longer than the task
+    time limit)."""
+    try:
+        payout = payments_adapter().find(idempotency_key=_payout_key(claimed))
+    except TransientPaymentError:
+        _release(claimed)
+        raise
     with transaction.atomic():
         refund = _locked(claimed.pk)
         if refund.status != Refund.Status.APPROVED:
@@ -217,9 +245,16 @@ def _settle(claimed: Refund, *, failure: str) -> Refund:
         if payout is not None:
             _record_issued(refund, payout)
         else:
-            refund_transition(refund, Refund.Status.FAILED, last_error=failure[:300])
+            refund_transition(refund, Refund.Status.FAILED, last_error=failure[:300], call_started_at=None)
             _notify(refund)
     return refund
+
+
+def _release(claimed: Refund) -> None:
+    """Give the call back (a transient error: the task retries) — only if it is still this run's claim."""
+    Refund.objects.filter(pk=claimed.pk, call_started_at=claimed.call_started_at).update(
+        call_started_at=None, updated_at=timezone.now()
+    )
 
 
 def _payout_key(refund: Refund) -> str:
@@ -233,6 +268,7 @@ def _record_issued(refund: Refund, payout) -> None:
         provider_ref=payout.reference,
         issued_at=timezone.now(),
         last_error="",
+        call_started_at=None,
         data={"provider_ref": payout.reference},
     )
     _notify(refund)
@@ -258,7 +294,9 @@ def _issue(claimed: Refund, *, attempt: int) -> Refund:
             if refund.status != Refund.Status.APPROVED:
                 return refund
             refund.last_error = str(exc)[:300]
-            refund.save(update_fields=["last_error", "updated_at"])
+            if refund.call_started_at == claimed.call_started_at:  # the retry may claim the call at once
+                refund.call_started_at = None
+            refund.save(update_fields=["last_error", "call_started_at", "updated_at"])
         raise
     except PaymentError as exc:
         return _settle(claimed, failure=str(exc))
