@@ -44,6 +44,7 @@ from cases.models import (
     Case,
     CaseEvent,
     Channel,
+    Department,
     GoodwillCredit,
     Intent,
     Message,
@@ -51,6 +52,7 @@ from cases.models import (
     Role,
     SlaRecord,
 )
+from cases.services.sla import SLA_FIELDS, SlaInputs, _plan, _take_inputs, sla_policy_for, sla_prepare
 from customers.models import Address, Customer, Order, OrderItem
 
 CHUNK = 20_000
@@ -249,9 +251,6 @@ class _SlaSteadyState:
     what the sweep did on those breaches (raise priority, notify, re-route); the records carry no actions."""
 
     def __init__(self, departments, now: datetime):
-        from cases.models import Department
-        from cases.services.sla import sla_policy_for
-
         self.now = now
         self.departments = {
             d.pk: (d, [(h.weekday, h.opens, h.closes) for h in d.hours.all()], [h.date for h in d.holidays.all()])
@@ -267,8 +266,6 @@ class _SlaSteadyState:
                     self.policies[(channel, priority, pk)] = policy if policy.pk else None
 
     def _case(self, *, channel, priority, department_id, status, created, first_response_at, paused_at, recorded):
-        from cases.services.sla import SlaInputs
-
         department, hours, holidays = self.departments[department_id]
         case = Case(
             channel=channel,
@@ -295,8 +292,6 @@ class _SlaSteadyState:
 
     def points(self, **case):
         """The case's warning and breach points as the engine plans them now."""
-        from cases.services.sla import _plan, _take_inputs
-
         c = self._case(**case, recorded=[])
         return _plan(c, self.now, _take_inputs(c)).points
 
@@ -306,8 +301,6 @@ class _SlaSteadyState:
 
     def settle(self, points, *, due: bool, **case):
         """(the fields ``sla_prepare`` stores, the points recorded as passed) for the case ``points`` belong to."""
-        from cases.services.sla import sla_prepare
-
         held_back = self.latest_running_passed(points) if due else None
         recorded = [p for p in points if p.at <= self.now and p is not held_back]
         c = self._case(**case, recorded=[p.key for p in recorded])
@@ -315,18 +308,6 @@ class _SlaSteadyState:
         if update.late:  # every target met late is among the recorded points: this would be a bug here
             raise RuntimeError(f"generate_load left SLA points unrecorded: {update.late}")
         return {name: getattr(c, name) for name in SLA_FIELDS}, recorded
-
-
-# The SLA fields of a generated open case, as ``sla_prepare`` sets them (``sla_policy_id``: its stored policy).
-SLA_FIELDS = (
-    "sla_policy_id",
-    "first_response_due_at",
-    "next_reply_due_at",
-    "resolution_due_at",
-    "sla_due_at",
-    "sla_next_check_at",
-    "sla_paused_at",
-)
 
 
 def generate_load(
@@ -647,12 +628,13 @@ def generate_load(
                     reason = rng.choice(resolutions)
                     sla = {
                         "sla_policy_id": None,
+                        "sla_paused_at": None,
+                        "sla_paused_seconds": 0,
                         "first_response_due_at": created + fr_target,
                         "next_reply_due_at": None,
                         "resolution_due_at": created + RESOLUTION,
                         "sla_due_at": None,
                         "sla_next_check_at": None,
-                        "sla_paused_at": None,
                     }
                     updated = resolved_at
                 case_customer.append(customer_id)

@@ -38,7 +38,14 @@ from cases.live import CASE, case_news_publish
 from cases.models import AgentProfile, Callback, Case, CaseEvent, Channel
 from cases.rawrows import RowLoader
 from cases.services.cases import case_event_record, case_transition
-from cases.services.sla import SLA_INPUTS_WIDTH, sla_inputs_attach, sla_inputs_sql, sla_prepare, sla_recompute
+from cases.services.sla import (
+    SLA_FIELDS,
+    SLA_INPUTS_WIDTH,
+    sla_inputs_attach,
+    sla_inputs_sql,
+    sla_prepare,
+    sla_recompute,
+)
 
 log = logging.getLogger(__name__)
 
@@ -224,19 +231,6 @@ WHERE NOT EXISTS (SELECT FROM claimed)
 """
 
 
-# The fields the SLA recompute stores (``sla_prepare``), as attribute names of the instance.
-_SLA_ATTNAMES = (
-    "sla_policy_id",
-    "sla_paused_at",
-    "sla_paused_seconds",
-    "first_response_due_at",
-    "next_reply_due_at",
-    "resolution_due_at",
-    "sla_due_at",
-    "sla_next_check_at",
-)
-
-
 def _claim(*, db, user, channel: str | None, now: datetime) -> Case:
     """PostgreSQL: lock the associate's profile row (presence, capacities), then claim within capacity
     (``_CLAIM_SQL``) — two statements in one round trip with the transaction's BEGIN and, when the transaction is
@@ -279,11 +273,11 @@ def _claim(*, db, user, channel: str | None, now: datetime) -> Case:
 # transfer, a raw status change) makes it match no row.
 _SETTLE_SQL = (
     f"UPDATE {Case._meta.db_table} SET "
-    + ", ".join(f"{name} = %s" for name in _SLA_ATTNAMES)
+    + ", ".join(f"{name} = %s" for name in SLA_FIELDS)
     + f" WHERE id = %s AND status = '{Case.Status.ASSIGNED}' AND assignee_id = %s AND updated_at = %s"
     " AND channel = %s AND priority = %s AND department_id = %s"
     " AND first_response_at IS NOT DISTINCT FROM %s AND resolved_at IS NOT DISTINCT FROM %s AND "
-    + " AND ".join(f"{name} IS NOT DISTINCT FROM %s" for name in _SLA_ATTNAMES)
+    + " AND ".join(f"{name} IS NOT DISTINCT FROM %s" for name in SLA_FIELDS)
     + " RETURNING id"
 )
 
@@ -306,7 +300,7 @@ def _sla_settle(*, case: Case, stored: tuple, now: datetime) -> None:
     import psycopg  # this path runs on PostgreSQL only
 
     update = sla_prepare(case=case, now=now)  # in memory: the computed due times on the instance
-    computed = tuple(getattr(case, name) for name in _SLA_ATTNAMES)
+    computed = tuple(getattr(case, name) for name in SLA_FIELDS)
     if not update.late and computed == stored:
         return
     try:
@@ -333,7 +327,7 @@ def _sla_settle(*, case: Case, stored: tuple, now: datetime) -> None:
     except (DatabaseError, psycopg.Error):  # Django's, and psycopg's own from a batch (``rawrows.together``)
         log.exception("take-next: %s is claimed; its due times are left to its next recompute", case.reference)
         return
-    for name in _SLA_ATTNAMES:
+    for name in SLA_FIELDS:
         setattr(case, name, getattr(current, name))
 
 
@@ -354,7 +348,7 @@ def case_take_next(*, user, channel: str | None = None, now: datetime | None = N
     with transaction.atomic():
         case = _claim(db=db, user=user, channel=channel or None, now=now)
         case_news_publish(case_id=case.pk, kind=CASE)  # the customer's live status line, after commit
-    _sla_settle(case=case, stored=tuple(getattr(case, name) for name in _SLA_ATTNAMES), now=now)
+    _sla_settle(case=case, stored=tuple(getattr(case, name) for name in SLA_FIELDS), now=now)
     return case
 
 

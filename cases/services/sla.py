@@ -393,6 +393,19 @@ def _record(case: Case, plan: Plan, point: Point, now: datetime) -> SlaRecord | 
     return record
 
 
+# The case fields the recompute stores (``sla_prepare`` sets them), as attribute names of the instance.
+SLA_FIELDS = (
+    "sla_policy_id",
+    "sla_paused_at",
+    "sla_paused_seconds",
+    "first_response_due_at",
+    "next_reply_due_at",
+    "resolution_due_at",
+    "sla_due_at",
+    "sla_next_check_at",
+)
+
+
 @dataclass
 class SlaUpdate:
     """What ``sla_prepare`` worked out: the due-time fields (already set on the case; ``fields`` are the model
