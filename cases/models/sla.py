@@ -95,6 +95,15 @@ class SlaPolicy(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def matches(self, *, channel: str, priority: int, department_id: int) -> bool:
+        """``SlaPolicyQuerySet.matching``'s filters for one policy in memory (activity aside): the SLA sweep
+        matches a batch's cases against the active policies it read once, in ``matching``'s order."""
+        return (
+            self.channel in ("", channel)
+            and (self.priority is None or self.priority == priority)
+            and (self.department_id is None or self.department_id == department_id)
+        )
+
     def target(self, name: str) -> timedelta | None:
         return {
             SlaTarget.FIRST_RESPONSE: self.first_response,

@@ -23,6 +23,7 @@ from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from cases import rawrows
 from cases.calendars import Calendar, business_add, business_between, calendar_for, is_open, next_opening
 from cases.models import (
     BusinessHours,
@@ -209,16 +210,20 @@ def _take_inputs(case: Case) -> SlaInputs | None:
     return None
 
 
-def _awaiting_reply_since(case: Case) -> datetime | None:
-    """When the customer's oldest message not yet answered by an associate was written (None: nothing waits)."""
+def _unanswered(case_id):
+    """The customer's messages of the case not yet answered by an associate, oldest first (``case_id``: a value or
+    an ``OuterRef``)."""
     last_agent = Message.objects.filter(case_id=OuterRef("case_id"), kind=Message.Kind.AGENT).order_by("-id")
     return (
-        Message.objects.filter(case_id=case.pk, kind=Message.Kind.CUSTOMER)
+        Message.objects.filter(case_id=case_id, kind=Message.Kind.CUSTOMER)
         .filter(id__gt=Coalesce(Subquery(last_agent.values("id")[:1]), 0))
         .order_by("id")
-        .values_list("created_at", flat=True)
-        .first()
     )
+
+
+def _awaiting_reply_since(case: Case) -> datetime | None:
+    """When the customer's oldest message not yet answered by an associate was written (None: nothing waits)."""
+    return _unanswered(case.pk).values_list("created_at", flat=True).first()
 
 
 def _callback_of(case: Case) -> dict | None:
@@ -343,9 +348,12 @@ def _recorded(case: Case) -> Recorded:
     return Recorded(SlaRecord.objects.filter(case_id=case.pk).values_list("target", "level", "due_at"))
 
 
-def _record(case: Case, plan: Plan, point: Point, now: datetime) -> SlaRecord | None:
-    """Insert the record for ``point``; None if it already exists. One ``INSERT … ON CONFLICT DO NOTHING
-    RETURNING id`` on the unique (case, target, level, due_at): the constraint decides, not a prior read."""
+def _record(
+    case: Case, plan: Plan, point: Point, now: datetime, *, actions=(), supervisor_notified: bool = False
+) -> SlaRecord | None:
+    """Insert the record for ``point`` (with the breach ``actions`` the sweep takes if it is new); None if it
+    already exists. One ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` on the unique (case, target, level,
+    due_at): the constraint decides, not a prior read."""
     record = SlaRecord(
         case=case,
         target=point.target,
@@ -357,6 +365,8 @@ def _record(case: Case, plan: Plan, point: Point, now: datetime) -> SlaRecord | 
         department_id=case.department_id,
         channel=case.channel,
         priority=case.priority,
+        actions=list(actions),
+        supervisor_notified=supervisor_notified,
     )
     meta = SlaRecord._meta
     columns = [
@@ -481,57 +491,127 @@ class SweepResult:
         return self
 
 
-def _act_on_breach(*, case: Case, plan: Plan, record: SlaRecord, now: datetime) -> bool:
-    """Raise priority, flag for the supervisor, re-route. Returns True if priority or department changed."""
-    policy = plan.policy
+def _breach_actions(*, case: Case, policy: SlaPolicy | None) -> tuple[list[str], dict, bool]:
+    """What a breach of a running target does to ``case`` under ``policy``, worked out before anything is written:
+    the actions as the record lists them, the case's moves (field → new value: ``priority`` one step up,
+    ``department`` for a still-queued case re-routed) and whether the supervisor is flagged."""
     actions: list[str] = []
-    changed = False
+    moves: dict = {}
     if policy is None:
-        return False
+        return actions, moves, False
     if policy.breach_raise_priority and case.priority > Priority.URGENT:
+        moves["priority"] = case.priority - 1
+        actions.append(f"priority {Priority(case.priority).label} → {Priority(moves['priority']).label}")
+    target_dept = policy.breach_reroute_to_id
+    if target_dept and target_dept != case.department_id and case.status == Case.Status.NEW:
+        moves["department"] = policy.breach_reroute_to
+        actions.append(f"re-routed to {moves['department'].name}")
+    if policy.breach_notify_supervisor:
+        actions.append("supervisor notified")
+    return actions, moves, policy.breach_notify_supervisor
+
+
+def _act_on_breach(*, case: Case, moves: dict, target: str) -> None:
+    """Make a recorded breach's moves on ``case`` in memory, each with its timeline event; the sweep writes the
+    case once, after its last round (``_sweep_case``)."""
+    if "priority" in moves:
         old = case.priority
-        case.priority = old - 1
-        Case.objects.filter(pk=case.pk).update(priority=case.priority)
+        case.priority = moves["priority"]
         case_event_record(
             case=case,
             type=CaseEvent.Type.PRIORITY_CHANGED,
             old=Priority(old).label,
             new=Priority(case.priority).label,
-            data={"why": "sla_breach", "target": record.target},
+            data={"why": "sla_breach", "target": target},
         )
-        actions.append(f"priority {Priority(old).label} → {Priority(case.priority).label}")
-        changed = True
-    target_dept = policy.breach_reroute_to_id
-    if target_dept and target_dept != case.department_id and case.status == Case.Status.NEW:
+    if "department" in moves:
         old_dept = case.department
-        case.department_id = target_dept
-        case.department = policy.breach_reroute_to
-        Case.objects.filter(pk=case.pk).update(department_id=target_dept)
+        case.department = moves["department"]
         case_event_record(
             case=case,
             type=CaseEvent.Type.TRANSFERRED,
             old=old_dept.slug,
             new=case.department.slug,
-            data={"why": "sla_breach", "target": record.target},
+            data={"why": "sla_breach", "target": target},
         )
-        actions.append(f"re-routed to {case.department.name}")
-        changed = True
-    if policy.breach_notify_supervisor:
-        actions.append("supervisor notified")
-    SlaRecord.objects.filter(pk=record.pk).update(actions=actions, supervisor_notified=policy.breach_notify_supervisor)
-    return changed
 
 
-def _sweep_case(case: Case, now: datetime) -> SweepResult:
+class _BatchReads:
+    """What the recomputes of one sweep batch read, fetched once for the batch: the active policies (matched in
+    memory, ``SlaPolicy.matches`` in ``matching``'s order), the cases' recorded points, their Call Me Now rows and
+    when each customer's oldest unanswered message was written — four queries whatever the batch size. Every case
+    used to read its policy and its records in each round and again in its closing recompute, plus its callback
+    and unanswered message where it has them: six or more ORM reads a case, most of the sweep's time
+    (docs/BENCHMARKS.md, "SLA sweep"). The departments' hours and holidays come prefetched with the batch (a
+    department a breach re-routes to is read once, when first met).
+
+    Nothing read here can change under the batch: it holds every case's row lock from its SELECT on, and every
+    writer of a case's records, messages or callback takes that lock first. A policy edited during the batch is
+    seen by the next batch, as a recompute reading it a moment earlier would have missed it too."""
+
+    def __init__(self, cases: list[Case]):
+        ids = [case.pk for case in cases]
+        self.policies = list(SlaPolicy.objects.active().order_by("order", "id"))
+        self.recorded: dict[int, list[tuple[str, str, datetime]]] = {pk: [] for pk in ids}
+        for case_id, *key in SlaRecord.objects.filter(case_id__in=ids).values_list(
+            "case_id", "target", "level", "due_at"
+        ):
+            self.recorded[case_id].append(tuple(key))
+        callback_ids = [case.pk for case in cases if case.channel == Channel.CALLBACK]
+        self.callbacks = {
+            row.pop("case_id"): row
+            for row in Callback.objects.filter(case_id__in=callback_ids).values(
+                "case_id", "requested_at", "first_dialed_at", "status"
+            )
+        }
+        answered_ids = [case.pk for case in cases if case.first_response_at is not None]  # next reply needs one
+        self.awaiting = dict(
+            Case.objects.filter(pk__in=answered_ids).values_list(
+                "pk", Subquery(_unanswered(OuterRef("pk")).values("created_at")[:1])
+            )
+        )
+        self.calendars: dict[int, tuple[list, list]] = {}
+
+    def inputs(self, case: Case, recorded: Recorded) -> SlaInputs:
+        """``case``'s inputs as it now is (a breach may have raised its priority or re-routed it)."""
+        department = case.department
+        if department.pk not in self.calendars:
+            self.calendars[department.pk] = (
+                [(h.weekday, h.opens, h.closes) for h in department.hours.all()],
+                [h.date for h in department.holidays.all()],
+            )
+        hours, holidays = self.calendars[department.pk]
+        key = (case.channel, case.priority, case.department_id)
+        policy = next(
+            (p for p in self.policies if p.matches(channel=key[0], priority=key[1], department_id=key[2])), None
+        )
+        return SlaInputs(
+            key=key,
+            policy=policy,
+            hours=hours,
+            holidays=holidays,
+            recorded=list(recorded.rows),
+            callback=self.callbacks.get(case.pk) if case.channel == Channel.CALLBACK else None,
+            awaiting_reply_since=self.awaiting.get(case.pk),
+        )
+
+
+def _sweep_case(case: Case, now: datetime, reads: _BatchReads) -> SweepResult:
+    """Record every passed point of a locked ``case`` once, act on its breaches, and store its due times: the
+    records and events as they happen, the case itself in one UPDATE at the end (its due times, and its priority
+    or department if a breach moved them)."""
     result = SweepResult(cases=1)
+    recorded = Recorded(reads.recorded[case.pk])  # kept up to date below: nobody else records for a locked case
+    moved: set[str] = set()
     for _round in range(5):  # acting may change priority/department → new policy → new points (bounded)
-        plan = _plan(case, now)
-        recorded = _recorded(case)
+        plan = _plan(case, now, reads.inputs(case, recorded))
         changed = False
         for point in sorted(plan.points, key=lambda p: (p.at, p.level != SlaRecord.Level.WARNING)):
             if point.at > now or recorded.covers(point):
                 continue
-            record = _record(case, plan, point, now)
+            acting = point.level == SlaRecord.Level.BREACH and point.running
+            actions, moves, notify = _breach_actions(case=case, policy=plan.policy) if acting else ([], {}, False)
+            record = _record(case, plan, point, now, actions=actions, supervisor_notified=notify)
             recorded.add(point)
             if record is None:
                 continue
@@ -548,11 +628,16 @@ def _sweep_case(case: Case, now: datetime) -> SweepResult:
                 case_event_record(
                     case=case, type=CaseEvent.Type.SLA_BREACH, data=dict(data, met_late=not point.running)
                 )
-                if point.running:
-                    changed = _act_on_breach(case=case, plan=plan, record=record, now=now) or changed
+                if moves:
+                    _act_on_breach(case=case, moves=moves, target=point.target)
+                    moved.update(moves)
+                    changed = True
         if not changed:
             break
-    sla_recompute(case=case, now=now)
+    case._sla_inputs = reads.inputs(case, recorded)  # consumed by sla_prepare: nothing more is read
+    update = sla_prepare(case=case, now=now)
+    sla_record_late(case=case, update=update, now=now)
+    rawrows.update(case, [*update.fields, *sorted(moved)])
     return result
 
 
@@ -567,8 +652,9 @@ def sla_sweep_batch(*, now: datetime, batch_size: int = SWEEP_BATCH_SIZE) -> Swe
             .prefetch_related("department__hours", "department__holidays")
             .select_for_update(skip_locked=True, of=("self",), no_key=True)[:batch_size]
         )
+        reads = _BatchReads(cases) if cases else None
         for case in cases:
-            result += _sweep_case(case, now)
+            result += _sweep_case(case, now, reads)
     return result
 
 

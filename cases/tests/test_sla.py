@@ -377,3 +377,92 @@ def test_a_due_time_moved_by_an_action_does_not_breach_the_same_target_twice(dep
     assert SlaRecord.objects.filter(case=case, level="breach", target="ring").count() == 1
     assert refreshed(case).priority == Priority.URGENT
     assert refreshed(case).sla_next_check_at is not None  # the resolution target is still ahead
+
+
+# --- the sweep's batch reads ---------------------------------------------------------------------------------
+
+
+def test_policy_matches_is_the_querysets_matching_rule(department, office):
+    # Given policies that are blank (any) or set on each of channel, priority and department, one inactive
+    SlaPolicy.objects.create(name="claims any", order=15, department=office, first_response=timedelta(minutes=9))
+    SlaPolicy.objects.create(name="urgent email", order=16, channel=Channel.EMAIL, priority=Priority.URGENT)
+    SlaPolicy.objects.create(name="off", order=1, is_active=False, channel=Channel.CHAT)
+    policies = list(SlaPolicy.objects.active().order_by("order", "id"))
+    # Then for every channel, priority and department, the first policy matched in memory is the queryset's first
+    for channel in Channel.values:
+        for priority in Priority.values:
+            for dept in (department, office):
+                key = {"channel": channel, "priority": priority, "department_id": dept.pk}
+                in_memory = next((p for p in policies if p.matches(**key)), None)
+                assert in_memory == SlaPolicy.objects.matching(**key).first(), key
+
+
+def test_sweep_stores_what_a_recompute_reading_the_database_stores(department, office, agent, customer):
+    from cases.models import Callback
+    from cases.services.sla import SLA_FIELDS, sla_prepare
+
+    def assign(case, at):
+        with transaction.atomic(), time_machine.travel(at, tick=False):
+            locked = Case.objects.select_for_update().get(pk=case.pk)
+            locked.assignee = agent
+            case_transition(case=locked, new_status=Case.Status.ASSIGNED, actor=agent)
+            return locked
+
+    def post(case, minutes, kind, author):
+        with time_machine.travel(MON_0900 + timedelta(minutes=minutes), tick=False):
+            message_post(case_id=case.pk, kind=kind, body="…", author=author)
+
+    # Given a chat whose first response a sweep already breached (a record before the batch reads them)
+    earlier = open_case(customer, department, now=MON_0900)
+    assert sla_sweep(now=MON_0900 + timedelta(minutes=3, seconds=30)).breaches == 1
+    # and cases of every other input the sweep reads for a batch: a callback with its row (ring time), a chat
+    # answered once whose customer then wrote twice (next reply), a social case paused on the customer and
+    # resumed (paused time), a chat in a limited-hours department
+    callback = open_case(customer, department, channel=Channel.CALLBACK, now=MON_0900)
+    Callback.objects.create(case=callback, phone="+12125550100", requested_at=MON_0900)
+    answered = open_case(customer, department, now=MON_0900)
+    assign(answered, MON_0900 + timedelta(minutes=1))
+    post(answered, 2, Message.Kind.AGENT, agent)
+    post(answered, 4, Message.Kind.CUSTOMER, customer.user)
+    post(answered, 5, Message.Kind.CUSTOMER, customer.user)
+    resumed = open_case(customer, department, channel=Channel.SOCIAL, now=MON_0900)
+    with transaction.atomic(), time_machine.travel(MON_0900 + timedelta(minutes=1), tick=False):
+        case_transition(case=assign(resumed, MON_0900), new_status=Case.Status.WAITING_CUSTOMER, actor=agent)
+    post(resumed, 20, Message.Kind.CUSTOMER, customer.user)
+    office_chat = open_case(customer, office, now=MON_0900)
+    # When the sweep runs hours later: all five are due, in one batch
+    later = MON_0900 + timedelta(hours=7)
+    assert sla_sweep(now=later).cases == 5
+    # Then each holds exactly what the write paths' recompute (every input read from the database) works out for
+    # it at that instant, with nothing left to record
+    for case in (earlier, callback, answered, resumed, office_chat):
+        case.refresh_from_db()
+        stored = {name: getattr(case, name) for name in SLA_FIELDS}
+        update = sla_prepare(case=case, now=later)
+        assert not update.late, case.subject
+        assert {name: getattr(case, name) for name in SLA_FIELDS} == stored, case.channel
+    assert answered.next_reply_due_at == MON_0900 + timedelta(minutes=7)  # from the oldest unanswered message
+    assert resumed.sla_paused_seconds == 19 * 60
+    assert SlaRecord.objects.filter(case=callback, target="ring", level="breach").exists()
+
+
+def test_the_sweeps_reads_do_not_grow_with_the_cases_it_sweeps(department, customer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def sweep_reads(n):
+        for i in range(n):
+            channel = (Channel.CHAT, Channel.CALLBACK, Channel.SOCIAL)[i % 3]
+            open_case(customer, department, channel=channel, now=MON_0900)
+        with CaptureQueriesContext(connection) as queries:
+            assert sla_sweep(now=MON_0900 + timedelta(hours=2)).cases == n
+        statements = [q["sql"].split(None, 1)[0].upper() for q in queries.captured_queries]
+        return statements.count("SELECT"), statements.count("INSERT") + statements.count("UPDATE")
+
+    # Given 3 due cases (a chat, a callback, a social case), then 9 more of the same three kinds
+    reads_3, writes_3 = sweep_reads(3)
+    reads_9, writes_9 = sweep_reads(9)
+    # Then the batch's reads are the same (the cases with their department's hours and holidays, the policies,
+    # the records, the callbacks, the unanswered messages); the writes follow the cases, a fixed number each
+    assert reads_3 == reads_9 <= 8
+    assert writes_9 == 3 * writes_3
