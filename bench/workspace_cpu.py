@@ -5,13 +5,17 @@ use it for before/after in two worktrees (run each side in turn, several times).
 
 --cold empties the page's memos (cases.panels, {% url_memo %}, {% memo %}) before every request: the cost of a first view.
 --html PATH writes the page (CSRF tokens blanked, the session's times too) for diffing two checkouts.
+--parts also prints the CPU time a request of the view's parts (the case read, the page's statement and panels,
+the template render, the CSRF token, ...), timed by wrapping them.
 
 Usage: DATABASE_URL=... python bench/workspace_cpu.py [--runs 200] [--blocks 5] [--as-assignee] [--case REF]
-       [--html out.html] [--top 0]
+       [--html out.html] [--top 0] [--parts]
 """
 
 import argparse
+import collections
 import cProfile
+import functools
 import io
 import pstats
 import re
@@ -35,6 +39,7 @@ def main():
     ap.add_argument("--html")
     ap.add_argument("--top", type=int, default=0, help="print the top N functions by own time")
     ap.add_argument("--cold", action="store_true", help="empty the page's memos before every request (a first view)")
+    ap.add_argument("--parts", action="store_true", help="time the view's parts too")
     args = ap.parse_args()
     django_setup()
     from django.test import Client
@@ -106,6 +111,10 @@ def main():
     print(f"  blocks: hello {' '.join(f'{v:.3f}' for v in hello)} | workspace {' '.join(f'{v:.3f}' for v in page)}")
     print(f"calls/request: hello {hello_calls:.0f}  workspace {calls:.0f}")
     print(f"CPU-bound ceiling, workspace ÷ hello: {hm / pm:.1%}")
+    if args.parts:
+        print("CPU ms a request, the view's parts:")
+        for name, ms in parts(client, url, args.runs).items():
+            print(f"  {ms:7.3f}  {name}")
     if args.top:
         out = io.StringIO()
         prof = cProfile.Profile()
@@ -115,6 +124,47 @@ def main():
         prof.disable()
         pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(args.top)
         print(out.getvalue())
+
+
+def parts(client, url, runs) -> dict:
+    """CPU time a request spent in each part of the workspace view (process time inside the wrapped call)."""
+    from cases import panels, selectors
+    from cases import views_workspace as view
+    from cases.services import workspace as ws
+
+    spent = collections.Counter()
+    wrapped = [
+        (selectors, "case_get_for_agent", "case read (gate, prepared)"),
+        (ws, "case_workspace_open", "page statement + panels"),
+        (panels, "case_head", "head panel"),
+        (panels, "work", "work panel"),
+        (view, "get_token", "CSRF token"),
+        (view, "render", "template render"),
+    ]
+    saved = []
+    for module, name, label in wrapped:
+        original = getattr(module, name)
+        saved.append((module, name, original))
+
+        def timed(*a, _f=original, _label=label, **k):
+            t = time.process_time()
+            try:
+                return _f(*a, **k)
+            finally:
+                spent[_label] += time.process_time() - t
+
+        setattr(module, name, functools.wraps(original)(timed))
+    try:
+        t = time.process_time()
+        for _ in range(runs):
+            client.get(url)
+        total = time.process_time() - t
+    finally:
+        for module, name, original in saved:
+            setattr(module, name, original)
+    out = {label: spent[label] / runs * 1000 for _m, _n, label in wrapped}
+    out["the whole request"] = total / runs * 1000
+    return out
 
 
 if __name__ == "__main__":
