@@ -542,8 +542,8 @@ class _BatchReads:
     when each customer's oldest unanswered message was written — four queries whatever the batch size. Every case
     used to read its policy and its records in each round and again in its closing recompute, plus its callback
     and unanswered message where it has them: six or more ORM reads a case, most of the sweep's time
-    (docs/BENCHMARKS.md, "the SLA sweep's per-case reads"). The departments' hours and holidays come prefetched with the batch (a
-    department a breach re-routes to is read once, when first met).
+    (docs/BENCHMARKS.md, "the SLA sweep's per-case reads"). The departments' hours and holidays come prefetched
+    with the batch (a department a breach re-routes to is read once, when first met).
 
     Nothing read here can change under the batch: it holds every case's row lock from its SELECT on, and every
     writer of a case's records, messages or callback takes that lock first. A policy edited during the batch is
