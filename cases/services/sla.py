@@ -539,9 +539,9 @@ def _act_on_breach(*, case: Case, moves: dict, target: str) -> None:
 class _BatchReads:
     """What the recomputes of one sweep batch read, fetched once for the batch: the active policies (matched in
     memory, ``SlaPolicy.matches`` in ``matching``'s order), the cases' recorded points, their Call Me Now rows and
-    when each customer's oldest unanswered message was written — at most four queries whatever the batch size. Every case
-    used to read its policy and its records in each round and again in its closing recompute, plus its callback
-    and unanswered message where it has them: six or more ORM reads a case, most of the sweep's time
+    when each customer's oldest unanswered message was written — at most four queries whatever the batch size.
+    Every case used to read its policy and its records in each round and again in its closing recompute, plus its
+    callback and unanswered message where it has them: six or more ORM reads a case, most of the sweep's time
     (docs/BENCHMARKS.md, "the SLA sweep's per-case reads"). The departments' hours and holidays come prefetched
     with the batch (a department a breach re-routes to is read once, when first met).
 
