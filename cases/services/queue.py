@@ -287,10 +287,10 @@ def _sla_settle(*, case: Case, stored: tuple, now: datetime) -> None:
     not paused), so the due times stored while the case waited (``stored``) are what the recompute gives — unless an
     input changed since the last recompute (a policy or calendar edit), the stored times were not written by the
     recompute (imported data; ``generate_load`` stores the recompute's), or a target met late is not recorded yet.
-    Only then is anything written: the new due times by one compare-and-set UPDATE (``_SETTLE_SQL``; with its BEGIN and COMMIT in one
-    round trip when the transaction is its own); if a target was met late, or the row changed since the claim, the
-    case is locked again and recomputed as it now is (``sla_recompute``, which records the breach once), in a
-    transaction (a savepoint inside a caller's) of its own.
+    Only then is anything written: the new due times by one compare-and-set UPDATE (``_SETTLE_SQL``; with its BEGIN
+    and COMMIT in one round trip when the transaction is its own); if a target was met late, or the row changed since
+    the claim, the case is locked again and recomputed as it now is (``sla_recompute``, which records the breach
+    once), in a transaction (a savepoint inside a caller's) of its own.
 
     The claim is committed by then: a database error here is logged, not raised, and leaves the case with the due
     times it had in the queue until its next recompute (a reply, a transition, the SLA sweep at its stored check
