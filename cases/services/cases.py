@@ -15,10 +15,22 @@ from customers.models import Customer
 
 
 def case_event_record(
-    *, case: Case, type: str, actor=None, old: str = "", new: str = "", data: dict | None = None, public: bool = False
+    *,
+    case: Case,
+    type: str,
+    actor=None,
+    old: str = "",
+    new: str = "",
+    data: dict | None = None,
+    public: bool = False,
+    at: datetime | None = None,
 ) -> CaseEvent:
-    # The row CaseEvent.objects.create() writes, without compiling a query.
-    return rawrows.insert(_event(case=case, type=type, actor=actor, old=old, new=new, data=data, public=public))
+    """The row CaseEvent.objects.create() writes, without compiling a query. ``at``: when it happened (default:
+    now), e.g. a case opened at an earlier ``now`` (imports, the demo data's backdated cases)."""
+    event = _event(case=case, type=type, actor=actor, old=old, new=new, data=data, public=public)
+    if at is not None:
+        event.created_at = at
+    return rawrows.insert(event)
 
 
 def _event(*, case: Case, type: str, actor, old, new, data: dict | None, public: bool) -> CaseEvent:
@@ -90,6 +102,7 @@ def case_create(
         new=case.status,
         public=True,
         data={"channel": channel, "department": department.slug, "priority": priority},
+        at=now,  # the case's own time, as its created_at and first message
     )
     if first_message:
         Message.objects.create(

@@ -1,11 +1,14 @@
 """`manage.py seed_demo`: a believable world, the same every time, and a second run changes nothing."""
 
+from datetime import timedelta
+
 import pytest
 from django.apps import apps
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.db import transaction
 from django.db.models import Count, F
+from django.utils import timezone
 
 from cases.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
 from cases.models import Callback, Case, CaseEvent, Channel, Department
@@ -75,6 +78,10 @@ def test_cases_were_opened_through_the_services_so_timelines_are_right(seeded):
     assert callbacks.exists() and Callback.objects.count() == callbacks.count()
     assert cases.filter(status=Case.Status.ASSIGNED, assignee__isnull=False).exists()
     assert not cases.filter(sla_due_at__isnull=True, status=Case.Status.NEW).exists()
+    # a case opened earlier than the seeding (its wait in the queue) has its "Created" event at that time too
+    assert cases.filter(created_at__lt=timezone.now() - timedelta(hours=1)).exists()
+    created_events = CaseEvent.objects.filter(type=CaseEvent.Type.CREATED)
+    assert not created_events.exclude(created_at=F("case__created_at")).exists()
 
 
 def test_the_world_has_what_the_evidence_checks_need(seeded):

@@ -1,6 +1,6 @@
 """The workspace's customer 360 (one statement, cases.selectors_360): what the associate sees, and its bounds."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -192,3 +192,21 @@ def test_the_page_and_its_poll_show_messages_alike(client, agent, supervisor, de
     bubble = page[page.index(f'<li class="bubble note" id="msg-{note.pk}">') :]
     bubble = bubble[: bubble.index("</li>") + 5]
     assert "Note · sam" in bubble and bubble in poll
+
+
+def test_a_message_shows_its_day_as_well_as_its_time(client, agent, department):
+    """A conversation can run over days (an email case, a customer who answers the next morning): a bubble says
+    which day, on the page and in what the poll appends."""
+    from cases.models import Message
+
+    case = CaseFactory(department=department, status="assigned", assignee=agent)
+    at = datetime(2026, 11, 21, 14, 2, 11, tzinfo=UTC)
+    message = Message.objects.create(case=case, kind="customer", body="still nothing", created_at=at)
+    client.force_login(agent)
+    page = client.get(reverse("cases:workspace", kwargs={"reference": case.reference})).content.decode()
+    poll = client.get(
+        reverse("cases:workspace_poll", kwargs={"reference": case.reference}) + f"?after={message.pk - 1}",
+        headers={"HX-Request": "true"},
+    ).content.decode()
+    shown = '<time datetime="2026-11-21T14:02:11+00:00">Nov 21, 14:02:11</time>'
+    assert shown in page and shown in poll

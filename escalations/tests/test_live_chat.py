@@ -1,11 +1,14 @@
 """The customer's live chat page: messages both ways, the assistant goes quiet once a human joins."""
 
+from datetime import UTC, datetime
+
 import pytest
 from django.urls import reverse
 
 from cases.models import Case, Message
 from cases.services.cases import case_create
 from cases.services.messages import message_post
+from cases.tests.factories import DepartmentFactory
 from customers.tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -72,3 +75,19 @@ def test_nul_bytes_are_dropped_not_a_server_error(client, customer, chat_case):
     response = client.post(url, {"body": "hel\x00lo"}, headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert chat_case.messages.filter(kind="customer").get().body == "hello"
+
+
+def test_a_message_shows_its_day_as_well_as_its_time(client, customer):
+    """A case opened days ago keeps its conversation: each message says which day it was written."""
+    at = datetime(2026, 11, 21, 9, 5, tzinfo=UTC)
+    case = case_create(
+        customer=customer,
+        channel="chat",
+        department=DepartmentFactory(),
+        subject="Parcel missing",
+        first_message="Where is my parcel?",
+        now=at,
+    )
+    client.force_login(customer.user)
+    html = client.get(reverse("escalations:live_chat", kwargs={"reference": case.reference})).content.decode()
+    assert '<time datetime="2026-11-21T09:05:00+00:00">Nov 21, 09:05</time>' in html
