@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from cases.models import Case, Message
 from cases.services.messages import message_post
+from cases.services.sla import sla_promise_text
 
 # While no associate holds the case the assistant answers at most this often ("an associate will join shortly").
 ASSISTANT_HOLDING_INTERVAL = timedelta(seconds=60)
@@ -23,14 +24,14 @@ def live_chat_customer_post(*, case_id: int, body: str, author) -> Message:
     """The customer writes in the live chat. If no associate has joined yet, the assistant acknowledges (at most
     once a minute) with the promise; once a human has joined, the assistant stays silent."""
     message = message_post(case_id=case_id, kind=Message.Kind.CUSTOMER, body=body, author=author)
-    case = Case.objects.get(pk=case_id)
+    case = Case.objects.select_related("department").get(pk=case_id)
     if assistant_may_reply(case=case):
         since = timezone.now() - ASSISTANT_HOLDING_INTERVAL
         recent = Message.objects.filter(case_id=case_id, kind=Message.Kind.ASSISTANT, created_at__gte=since).exists()
         if not recent:
-            promise = ""
-            if case.sla_due_at:
-                promise = f" We aim to reply by {timezone.localtime(case.sla_due_at):%H:%M} UTC."
+            # The same promise, in the department's time zone, as the chat's status line and the customer's pages.
+            promise = sla_promise_text(case=case)
+            promise = f" {promise[0].upper()}{promise[1:]}." if promise else ""
             message_post(
                 case_id=case_id,
                 kind=Message.Kind.ASSISTANT,

@@ -1,5 +1,6 @@
 """The customer's live chat page: messages both ways, the assistant goes quiet once a human joins."""
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -30,6 +31,9 @@ def test_customer_sends_a_message_and_the_assistant_holds_until_a_human_joins(cl
     assert response.status_code == 200 and response["HX-Trigger"] == "chat-refresh"
     kinds = list(chat_case.messages.values_list("kind", flat=True))
     assert kinds == [Message.Kind.CUSTOMER, Message.Kind.ASSISTANT]
+    # with the promise in the department's time zone, as the status line gives it
+    holding = chat_case.messages.get(kind=Message.Kind.ASSISTANT).body
+    assert re.search(r"shortly\. We will reply by [^.]*\((EST|EDT)\)\.$", holding), holding
     # when an associate has joined (holds the case) and the customer writes again
     Case.objects.filter(pk=chat_case.pk).update(status=Case.Status.ASSIGNED, assignee=agent)
     client.post(url, {"body": "Still there?"}, headers={"HX-Request": "true"})
@@ -77,8 +81,9 @@ def test_nul_bytes_are_dropped_not_a_server_error(client, customer, chat_case):
     assert chat_case.messages.filter(kind="customer").get().body == "hello"
 
 
-def test_a_message_shows_its_day_as_well_as_its_time(client, customer):
-    """A case opened days ago keeps its conversation: each message says which day it was written."""
+def test_a_message_shows_its_day_and_zone_as_the_promise_does(client, customer):
+    """A case opened days ago keeps its conversation: each message says which day it was written, in the department's
+    time zone as the status line's promise, with the zone's name."""
     at = datetime(2026, 11, 21, 9, 5, tzinfo=UTC)
     case = case_create(
         customer=customer,
@@ -90,4 +95,5 @@ def test_a_message_shows_its_day_as_well_as_its_time(client, customer):
     )
     client.force_login(customer.user)
     html = client.get(reverse("escalations:live_chat", kwargs={"reference": case.reference})).content.decode()
-    assert '<time datetime="2026-11-21T09:05:00+00:00">Nov 21, 09:05</time>' in html
+    assert '<time datetime="2026-11-21T04:05:00-05:00">Nov 21, 04:05 EST</time>' in html  # New York, the factory's
+    assert re.search(r"we aim to reply by Nov 21, 04:\d\d EST", html)

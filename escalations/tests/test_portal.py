@@ -1,6 +1,6 @@
 """The customer's side: their cases only, the public timeline, replies, reopen, Message Center, Call Me Now."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
@@ -291,3 +291,23 @@ def test_open_case_shows_the_promise_in_the_departments_time_zone(carol_client, 
     assert promise.startswith("we will reply by") and ("EST" in promise or "EDT" in promise)
     for url in (reverse("escalations:my_cases"), reverse("escalations:case_detail", args=[case.reference])):
         assert promise[0].upper() + promise[1:] in carol_client.get(url).content.decode()
+
+
+def test_case_times_are_in_the_departments_time_zone_as_its_promise(carol_client, customer, department):
+    """The promise is given in the department's zone ("by 23:08 (EST)"); the case's own times on the same pages are
+    too, each with its zone, so a message written at 04:05 UTC does not read as after a reply promised for 23:08."""
+    at = datetime(2026, 11, 21, 4, 5, tzinfo=UTC)  # Nov 20, 23:05 in New York (EST)
+    department.time_zone = "America/New_York"
+    department.save(update_fields=["time_zone"])
+    case = case_create(
+        customer=customer, channel="chat", department=department, subject="Late parcel", first_message="Hi", now=at
+    )
+    detail = carol_client.get(reverse("escalations:case_detail", args=[case.reference])).content.decode()
+    assert "opened Nov 20, 2026 23:05 EST" in detail
+    assert '<time datetime="2026-11-20T23:05:00-05:00">Nov 20, 23:05 EST</time>' in detail  # the first message
+    assert "Opened Nov 20, 2026 23:05 EST" in carol_client.get(reverse("escalations:my_cases")).content.decode()
+    # A message not about a case's clock (the Message Center) says its zone too
+    notification_send(customer=customer, case=case, kind="case", title="Hello", body="A note")
+    Notification.objects.filter(customer=customer).update(created_at=at)
+    inbox = carol_client.get(reverse("escalations:message_center")).content.decode()
+    assert "Nov 21, 2026 04:05 UTC" in inbox
