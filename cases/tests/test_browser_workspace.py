@@ -50,7 +50,13 @@ def _world():
     alice = AgentFactory(user__username="alice", user__first_name="Alice", departments=[general, fraud]).user
     AgentFactory(user__username="bob", user__first_name="Bob", departments=[general], presence="away")
     AgentFactory(user__username="sofia", user__first_name="Sofia", departments=[social, general])
-    carol = CustomerFactory(user__username="carol", name="Carol King", email="carol@example.com")
+    carol = CustomerFactory(
+        user__username="carol",
+        user__first_name="Carol",
+        user__last_name="King",
+        name="Carol King",
+        email="carol@example.com",
+    )
     order = OrderFactory(customer=carol, number="112-4471029-5531907", total=Decimal("649.00"), status="delivered")
     item = OrderItemFactory(order=order, title="Noise-cancelling headphones", unit_price=Decimal("649.00"))
     shipment = ShipmentFactory(order=order, status="delivered", carrier="UPS")
