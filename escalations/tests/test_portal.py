@@ -295,7 +295,8 @@ def test_open_case_shows_the_promise_in_the_departments_time_zone(carol_client, 
 
 def test_case_times_are_in_the_departments_time_zone_as_its_promise(carol_client, customer, department):
     """The promise is given in the department's zone ("by 23:08 (EST)"); the case's own times on the same pages are
-    too, each with its zone, so a message written at 04:05 UTC does not read as after a reply promised for 23:08."""
+    too, each with its zone's name: a first message stamped "04:05" (UTC) under that promise read as if the promised
+    reply were already late."""
     at = datetime(2026, 11, 21, 4, 5, tzinfo=UTC)  # Nov 20, 23:05 in New York (EST)
     department.time_zone = "America/New_York"
     department.save(update_fields=["time_zone"])
