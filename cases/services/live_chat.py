@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from cases.models import Case, Message
 from cases.services.messages import message_post
-from cases.services.sla import sla_promise_text
+from cases.services.sla import sla_promise_late, sla_promise_text
 
 # While no associate holds the case the assistant answers at most this often ("an associate will join shortly").
 ASSISTANT_HOLDING_INTERVAL = timedelta(seconds=60)
@@ -29,12 +29,14 @@ def live_chat_customer_post(*, case_id: int, body: str, author) -> Message:
         since = timezone.now() - ASSISTANT_HOLDING_INTERVAL
         recent = Message.objects.filter(case_id=case_id, kind=Message.Kind.ASSISTANT, created_at__gte=since).exists()
         if not recent:
-            # The same promise, in the department's time zone, as the chat's status line and the customer's pages.
-            promise = sla_promise_text(case=case)
-            promise = f" {promise[0].upper()}{promise[1:]}." if promise else ""
-            message_post(
-                case_id=case_id,
-                kind=Message.Kind.ASSISTANT,
-                body="Thanks, I have added that to your case. An associate will join this chat shortly." + promise,
-            )
+            if sla_promise_late(case=case):  # no time in the past: the wait has been longer than promised
+                body = (
+                    "Thanks, I have added that to your case. "
+                    "Sorry for the wait: an associate will join this chat as soon as they can."
+                )
+            else:  # the promise as the chat's status line and the customer's pages give it (the department's zone)
+                promise = sla_promise_text(case=case)
+                promise = f" {promise[0].upper()}{promise[1:]}." if promise else ""
+                body = "Thanks, I have added that to your case. An associate will join this chat shortly." + promise
+            message_post(case_id=case_id, kind=Message.Kind.ASSISTANT, body=body)
     return message

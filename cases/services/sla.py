@@ -675,15 +675,32 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int = SWEEP_BATCH_SIZE
 # --- customer-facing ------------------------------------------------------------------------------------------
 
 
+# What the customer is told once the promised time has passed: an apology, not a time in the past.
+LATE_PROMISE = "we are sorry for the wait: an associate will reply as soon as they can"
+
+
+def sla_promise_late(*, case: Case, now: datetime | None = None) -> bool:
+    """The promise given to the customer (``sla_due_at``) has passed and the case is still open, its clock running
+    (a case waiting on the customer is not late: its clock is paused)."""
+    if case.sla_due_at is None or not case.is_open or case.sla_paused_at is not None:
+        return False
+    return case.sla_due_at <= (now or timezone.now())
+
+
 def sla_promise_text(*, case: Case, now: datetime | None = None) -> str:
-    """ "we will reply by 14:05" in the department's time zone (date added when it is not today). Empty if none."""
-    if case.sla_due_at is None or not case.is_open:
+    """ "we will reply by 14:05 (EST)" in the department's time zone (date added when it is not today); once that
+    time has passed, ``LATE_PROMISE``. Empty if no clock runs, or while it is paused: the case waits on the
+    customer, and nothing is promised until they answer."""
+    if case.sla_due_at is None or not case.is_open or case.sla_paused_at is not None:
         return ""
+    now = now or timezone.now()
+    if sla_promise_late(case=case, now=now):
+        return LATE_PROMISE
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo(case.department.time_zone)
     due = case.sla_due_at.astimezone(tz)
-    today = (now or timezone.now()).astimezone(tz).date()
+    today = now.astimezone(tz).date()
     when = due.strftime("%H:%M") if due.date() == today else due.strftime("%a %d %b, %H:%M")
     return f"we will reply by {when} ({due.tzname()})"
 
@@ -723,6 +740,7 @@ __all__ = [
     "business_add",
     "sla_closed_department_notice",
     "sla_policy_for",
+    "sla_promise_late",
     "sla_promise_text",
     "sla_recompute",
     "sla_sweep",

@@ -2,7 +2,7 @@
 
 from django import template
 
-from cases.services.sla import sla_promise_text
+from cases.services.sla import sla_promise_late, sla_promise_text
 
 register = template.Library()
 
@@ -10,6 +10,12 @@ register = template.Library()
 @register.filter
 def sla_promise(case) -> str:
     return sla_promise_text(case=case) if case is not None else ""
+
+
+@register.filter
+def sla_late(case) -> bool:
+    """The promised time has passed (the page says sorry instead of showing a time in the past)."""
+    return case is not None and sla_promise_late(case=case)
 
 
 @register.filter

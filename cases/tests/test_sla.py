@@ -265,6 +265,16 @@ def test_promise_is_in_the_department_time_zone(department, customer):
     assert sla_promise_text(case=case, now=datetime(2026, 11, 23, 13, 2, tzinfo=UTC)) == "we will reply by 14:05 (CET)"
 
 
+def test_a_promise_whose_time_has_passed_becomes_an_apology(department, customer):
+    case = open_case(customer, department, now=datetime(2026, 11, 23, 13, 2, tzinfo=UTC))  # due 13:05 UTC
+    assert sla_promise_text(case=case, now=datetime(2026, 11, 23, 13, 4, 59, tzinfo=UTC)).startswith("we will reply by")
+    late = sla_promise_text(case=case, now=datetime(2026, 11, 23, 13, 5, tzinfo=UTC))
+    assert late == "we are sorry for the wait: an associate will reply as soon as they can"
+    # while the case waits on the customer its clock is paused: nothing is promised, nor apologised for
+    case.sla_paused_at = datetime(2026, 11, 23, 13, 4, tzinfo=UTC)
+    assert sla_promise_text(case=case, now=datetime(2026, 11, 23, 13, 6, tzinfo=UTC)) == ""
+
+
 # --- the sweep ---------------------------------------------------------------------------------------------------
 
 

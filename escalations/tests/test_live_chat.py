@@ -1,10 +1,12 @@
 """The customer's live chat page: messages both ways, the assistant goes quiet once a human joins."""
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.urls import reverse
+from django.utils import timezone
 
 from cases.models import Case, Message
 from cases.services.cases import case_create
@@ -94,6 +96,29 @@ def test_a_message_shows_its_day_and_zone_as_the_promise_does(client, customer):
         now=at,
     )
     client.force_login(customer.user)
-    html = client.get(reverse("escalations:live_chat", kwargs={"reference": case.reference})).content.decode()
+    with time_machine.travel(at + timedelta(minutes=1), tick=False):  # before the chat's first reply is due
+        html = client.get(reverse("escalations:live_chat", kwargs={"reference": case.reference})).content.decode()
     assert '<time datetime="2026-11-21T04:05:00-05:00">Nov 21, 04:05 EST</time>' in html  # New York, the factory's
     assert re.search(r"we aim to reply by Nov 21, 04:\d\d EST", html)
+
+
+def test_once_the_promised_time_has_passed_the_chat_says_sorry_not_a_time_in_the_past(client, customer):
+    """A chat waiting longer than promised: the status line and the assistant's holding reply apologise; neither
+    repeats a reply time that has already gone by."""
+    case = case_create(
+        customer=customer,
+        channel="chat",
+        department=DepartmentFactory(),
+        subject="Parcel missing",
+        first_message="Where is my parcel?",
+        now=timezone.now() - timedelta(hours=1),  # a chat's first reply is due within minutes
+    )
+    client.force_login(customer.user)
+    url = reverse("escalations:live_chat", kwargs={"reference": case.reference})
+    page = client.get(url).content.decode()
+    assert "sorry for the wait, an associate will be with you as soon as they can" in page
+    assert "we aim to reply by" not in page
+    client.post(url, {"body": "Hello?"}, headers={"HX-Request": "true"})
+    holding = case.messages.get(kind=Message.Kind.ASSISTANT).body
+    assert holding.endswith("Sorry for the wait: an associate will join this chat as soon as they can.")
+    assert "reply by" not in holding
