@@ -679,22 +679,25 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int = SWEEP_BATCH_SIZE
 LATE_PROMISE = "we are sorry for the wait: an associate will reply as soon as they can"
 
 
+def _promised(case: Case) -> bool:
+    """The customer has a promise: the case is open and its clock runs (not paused while it waits on them)."""
+    return case.sla_due_at is not None and case.is_open and case.sla_paused_at is None
+
+
 def sla_promise_late(*, case: Case, now: datetime | None = None) -> bool:
     """The promise given to the customer (``sla_due_at``) has passed and the case is still open, its clock running
     (a case waiting on the customer is not late: its clock is paused)."""
-    if case.sla_due_at is None or not case.is_open or case.sla_paused_at is not None:
-        return False
-    return case.sla_due_at <= (now or timezone.now())
+    return _promised(case) and case.sla_due_at <= (now or timezone.now())
 
 
 def sla_promise_text(*, case: Case, now: datetime | None = None) -> str:
     """ "we will reply by 14:05 (EST)" in the department's time zone (date added when it is not today); once that
     time has passed, ``LATE_PROMISE``. Empty if no clock runs, or while it is paused: the case waits on the
     customer, and nothing is promised until they answer."""
-    if case.sla_due_at is None or not case.is_open or case.sla_paused_at is not None:
+    if not _promised(case):
         return ""
     now = now or timezone.now()
-    if sla_promise_late(case=case, now=now):
+    if case.sla_due_at <= now:
         return LATE_PROMISE
     from zoneinfo import ZoneInfo
 

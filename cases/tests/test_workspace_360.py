@@ -177,6 +177,16 @@ def test_the_case_rows_statement_reads_what_the_orm_reads(agent, supervisor, dep
     assert [(v.pk, v.username) for v in rows["viewers"]] == [(supervisor.pk, "sam")]
 
 
+def _page_and_poll(client, case, *, after: int) -> tuple[str, str]:
+    """The workspace page, and what its live poll appends after message ``after``."""
+    page = client.get(reverse("cases:workspace", kwargs={"reference": case.reference})).content.decode()
+    poll = client.get(
+        reverse("cases:workspace_poll", kwargs={"reference": case.reference}) + f"?after={after}",
+        headers={"HX-Request": "true"},
+    ).content.decode()
+    return page, poll
+
+
 def test_the_page_and_its_poll_show_messages_alike(client, agent, supervisor, department):
     """The page renders plain rows, the poll model instances: the same bubble for the same message."""
     from cases.models import Message
@@ -184,11 +194,7 @@ def test_the_page_and_its_poll_show_messages_alike(client, agent, supervisor, de
     case = CaseFactory(department=department, status="assigned", assignee=agent)
     note = Message.objects.create(case=case, kind="note", body="checked the GPS", author=supervisor)
     client.force_login(agent)
-    page = client.get(reverse("cases:workspace", kwargs={"reference": case.reference})).content.decode()
-    poll = client.get(
-        reverse("cases:workspace_poll", kwargs={"reference": case.reference}) + f"?after={note.pk - 1}",
-        headers={"HX-Request": "true"},
-    ).content.decode()
+    page, poll = _page_and_poll(client, case, after=note.pk - 1)
     bubble = page[page.index(f'<li class="bubble note" id="msg-{note.pk}">') :]
     bubble = bubble[: bubble.index("</li>") + 5]
     assert "Note · sam" in bubble and bubble in poll
@@ -203,10 +209,6 @@ def test_a_message_shows_its_day_as_well_as_its_time(client, agent, department):
     at = datetime(2026, 11, 21, 14, 2, 11, tzinfo=UTC)
     message = Message.objects.create(case=case, kind="customer", body="still nothing", created_at=at)
     client.force_login(agent)
-    page = client.get(reverse("cases:workspace", kwargs={"reference": case.reference})).content.decode()
-    poll = client.get(
-        reverse("cases:workspace_poll", kwargs={"reference": case.reference}) + f"?after={message.pk - 1}",
-        headers={"HX-Request": "true"},
-    ).content.decode()
+    page, poll = _page_and_poll(client, case, after=message.pk - 1)
     shown = '<time datetime="2026-11-21T14:02:11+00:00">Nov 21 14:02:11</time>'
     assert shown in page and shown in poll

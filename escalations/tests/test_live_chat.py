@@ -83,18 +83,23 @@ def test_nul_bytes_are_dropped_not_a_server_error(client, customer, chat_case):
     assert chat_case.messages.filter(kind="customer").get().body == "hello"
 
 
-def test_a_message_shows_its_day_and_zone_as_the_promise_does(client, customer):
-    """A case opened days ago keeps its conversation: each message says which day it was written, in the department's
-    time zone as the status line's promise, with the zone's name."""
-    at = datetime(2026, 11, 21, 9, 5, tzinfo=UTC)
-    case = case_create(
+def _chat_opened(customer, now):
+    """A live chat case opened at ``now`` in a New York department (the factory's zone)."""
+    return case_create(
         customer=customer,
         channel="chat",
         department=DepartmentFactory(),
         subject="Parcel missing",
         first_message="Where is my parcel?",
-        now=at,
+        now=now,
     )
+
+
+def test_a_message_shows_its_day_and_zone_as_the_promise_does(client, customer):
+    """A case opened days ago keeps its conversation: each message says which day it was written, in the department's
+    time zone as the status line's promise, with the zone's name."""
+    at = datetime(2026, 11, 21, 9, 5, tzinfo=UTC)
+    case = _chat_opened(customer, at)
     client.force_login(customer.user)
     with time_machine.travel(at + timedelta(minutes=1), tick=False):  # before the chat's first reply is due
         html = client.get(reverse("escalations:live_chat", kwargs={"reference": case.reference})).content.decode()
